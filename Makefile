@@ -1,0 +1,41 @@
+# The two commands: `make run` and `make test`. Everything else is a step they take.
+SHELL := /bin/bash
+VENV  := .venv
+PY    := $(VENV)/bin/python
+PYTHON ?= python3
+
+.PHONY: run test lint unit e2e bench venv pwa broker chromium clean
+
+run: venv pwa broker
+	$(PY) -m infra.run
+
+test: venv pwa broker chromium
+	$(PY) -m infra.testall
+
+lint: venv
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+	$(VENV)/bin/mypy
+
+venv: $(VENV)/.installed
+$(VENV)/.installed: requirements.txt
+	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install -q --disable-pip-version-check -r requirements.txt
+	@touch $@
+
+pwa: pwa/dist/index.html
+pwa/dist/index.html: $(shell find pwa/src pwa/public -type f 2>/dev/null) pwa/package.json pwa/package-lock.json pwa/vite.config.js pwa/index.html
+	cd pwa && npm ci --no-audit --no-fund --loglevel=error && npm run build --silent
+
+broker:
+	@infra/ensure_rabbitmq.sh
+
+chromium:
+	@infra/ensure_chromium.sh
+
+bench: venv broker
+	$(PY) -m bench.auth
+	$(PY) -m bench.locate
+
+clean:
+	rm -rf var pwa/dist

@@ -1,0 +1,93 @@
+"""Schemas of the identity API: what the gateway accepts and what it answers."""
+
+from __future__ import annotations
+
+from marshmallow import Schema, fields, validate
+
+ROLE_CHOICES = [
+    "resident", "grid_worker", "grid_leader", "instructor", "community_admin", "town_admin",
+    "county_admin", "department_staff", "merchant_staff", "operator",
+]
+SCOPE = fields.String(validate=validate.Regexp(r"^[0-9]{2,12}(-[0-9A-Za-z]{1,8})*$"))
+
+
+class LoginIn(Schema):
+    username = fields.String(required=True, validate=validate.Length(min=1, max=64))
+    password = fields.String(required=True, validate=validate.Length(min=1, max=256))
+
+
+class UserOut(Schema):
+    id = fields.String()
+    username = fields.String()
+    display_name = fields.String()
+    roles = fields.List(fields.String())
+    scopes = fields.List(fields.String())
+    phone = fields.String(allow_none=True)
+    disabled = fields.Boolean()
+
+
+class TokensOut(Schema):
+    access_token = fields.String()
+    refresh_token = fields.String()
+    token_type = fields.String()
+    expires_in = fields.Integer()
+    user = fields.Nested(UserOut)
+
+
+class MeOut(Schema):
+    user = fields.Nested(UserOut)
+
+
+class UserCreateIn(Schema):
+    username = fields.String(required=True, validate=validate.Regexp(r"^[A-Za-z0-9_.\-]{3,64}$"))
+    password = fields.String(required=True, validate=validate.Length(min=8, max=256))
+    display_name = fields.String(validate=validate.Length(min=1, max=64))
+    phone = fields.String(validate=validate.Regexp(r"^\+?[0-9\-]{5,20}$"))
+    roles = fields.List(fields.String(validate=validate.OneOf(ROLE_CHOICES)), required=True,
+                        validate=validate.Length(min=1))
+    scopes = fields.List(SCOPE, load_default=list)
+
+
+class UserUpdateIn(Schema):
+    password = fields.String(validate=validate.Length(min=8, max=256))
+    display_name = fields.String(validate=validate.Length(min=1, max=64))
+    phone = fields.String(validate=validate.Regexp(r"^\+?[0-9\-]{5,20}$"))
+    roles = fields.List(fields.String(validate=validate.OneOf(ROLE_CHOICES)), validate=validate.Length(min=1))
+    scopes = fields.List(SCOPE)
+    disabled = fields.Boolean()
+
+
+class ApiKeyIn(Schema):
+    name = fields.String(required=True, validate=validate.Length(min=1, max=80))
+    roles = fields.List(fields.String(validate=validate.OneOf(ROLE_CHOICES)), required=True,
+                        validate=validate.Length(min=1))
+    scopes = fields.List(SCOPE, load_default=list)
+
+
+class ApiKeyOut(Schema):
+    id = fields.String()
+    name = fields.String()
+    prefix = fields.String()
+    key = fields.String(metadata={"description": "shown once, at creation"})
+    roles = fields.List(fields.String())
+    scopes = fields.List(fields.String())
+    created_at = fields.String(allow_none=True)
+    last_used_at = fields.String(allow_none=True)
+    revoked_at = fields.String(allow_none=True)
+
+
+class AuditOut(Schema):
+    id = fields.String()
+    at = fields.String()
+    kind = fields.String()
+    user_id = fields.String(allow_none=True)
+    username = fields.String(allow_none=True)
+    ip = fields.String(allow_none=True)
+    request_id = fields.String(allow_none=True)
+    actor = fields.String(allow_none=True)
+    detail = fields.Dict()
+
+
+class EchoIn(Schema):
+    client_id = fields.String(required=True, validate=validate.Length(min=8, max=64))
+    payload = fields.Raw(load_default=None)

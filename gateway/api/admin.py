@@ -1,0 +1,132 @@
+"""The operators' API: users, API keys for machine clients, the authentication audit log."""
+
+from __future__ import annotations
+
+from flask import Blueprint, current_app, jsonify, request
+
+from contracts.identity import ApiKeyIn, ApiKeyOut, AuditOut, UserCreateIn, UserOut, UserUpdateIn
+from gateway.body import json_body
+from gateway.security import authenticated, current_principal, requires_roles
+
+bp = Blueprint("admin", __name__, url_prefix="/api/v1/admin")
+OPERATORS = ("operator",)
+
+
+def _rpc():
+    return current_app.extensions["rpc"]
+
+
+def _limit(default: int = 100, top: int = 500) -> int:
+    try:
+        return max(1, min(int(request.args.get("limit", default)), top))
+    except ValueError:
+        return default
+
+
+@bp.get("/users")
+@requires_roles(*OPERATORS)
+def list_users():
+    """List users, optionally by role or scope prefix.
+    ---
+    security: bearer
+    parameters: [role, scope, limit]
+    responses: {200: [UserOut], 401: Error, 403: Error}
+    """
+    users = _rpc().call(
+        "identity", "list_users", request.args.get("scope"), request.args.get("role"), _limit()
+    )
+    return jsonify(UserOut(many=True).dump(users))
+
+
+@bp.post("/users")
+@requires_roles(*OPERATORS)
+def create_user():
+    """Create a user.
+    ---
+    security: bearer
+    requestBody: UserCreateIn
+    responses: {201: UserOut, 400: Error, 401: Error, 403: Error, 409: Error}
+    """
+    data = json_body(UserCreateIn())
+    user = _rpc().call("identity", "create_user", data, current_principal().id)
+    return jsonify(UserOut().dump(user)), 201
+
+
+@bp.patch("/users/<user_id>")
+@requires_roles(*OPERATORS)
+def update_user(user_id: str):
+    """Change a user: roles, scopes, password, or disable them (ends their sessions).
+    ---
+    security: bearer
+    requestBody: UserUpdateIn
+    responses: {200: UserOut, 400: Error, 401: Error, 403: Error, 404: Error}
+    """
+    data = json_body(UserUpdateIn())
+    user = _rpc().call("identity", "update_user", user_id, data, current_principal().id)
+    return jsonify(UserOut().dump(user))
+
+
+@bp.get("/api-keys")
+@requires_roles(*OPERATORS)
+def list_keys():
+    """API keys (never the key itself).
+    ---
+    security: bearer
+    responses: {200: [ApiKeyOut], 401: Error, 403: Error}
+    """
+    return jsonify(ApiKeyOut(many=True).dump(_rpc().call("identity", "list_api_keys")))
+
+
+@bp.post("/api-keys")
+@requires_roles(*OPERATORS)
+def create_key():
+    """Create an API key for a machine client (12345 hotline, Open311); the key is shown once.
+    ---
+    security: bearer
+    requestBody: ApiKeyIn
+    responses: {201: ApiKeyOut, 400: Error, 401: Error, 403: Error}
+    """
+    data = json_body(ApiKeyIn())
+    key = _rpc().call(
+        "identity", "create_api_key", data["name"], data["roles"], data["scopes"], current_principal().id
+    )
+    return jsonify(ApiKeyOut().dump(key)), 201
+
+
+@bp.delete("/api-keys/<key_id>")
+@requires_roles(*OPERATORS)
+def revoke_key(key_id: str):
+    """Revoke an API key at once.
+    ---
+    security: bearer
+    responses: {204: null, 401: Error, 403: Error, 404: Error}
+    """
+    _rpc().call("identity", "revoke_api_key", key_id, current_principal().id)
+    return "", 204
+
+
+@bp.get("/audit")
+@requires_roles(*OPERATORS)
+def audit():
+    """Authentication events, newest first: login, failure, lock-out, refresh reuse, logout, key use.
+    ---
+    security: bearer
+    parameters: [kind, username, limit]
+    responses: {200: [AuditOut], 401: Error, 403: Error}
+    """
+    entries = _rpc().call(
+        "identity", "list_audit", request.args.get("kind"), request.args.get("username"), _limit(100, 1000)
+    )
+    return jsonify(AuditOut(many=True).dump(entries))
+
+
+@bp.get("/whoami")
+@authenticated(allow_api_key=True)
+def whoami():
+    """Which principal this token or API key stands for (checks an API key works).
+    ---
+    security: [bearer, apiKey]
+    responses: {200: null, 401: Error, 403: Error}
+    """
+    p = current_principal()
+    return jsonify({"id": p.id, "kind": p.kind, "name": p.name, "roles": list(p.roles), "scopes": list(p.scopes)})

@@ -1,0 +1,30 @@
+"""The gateway: the only HTTP surface of Lianxin."""
+
+from __future__ import annotations
+
+from flask import Flask
+
+from gateway import config as gateway_config
+from gateway import errors, requestlog, security
+from gateway.api import admin, auth, echo, health
+from gateway import openapi, pwa
+from gateway.rpc import RpcPool
+
+
+def create_app(config: dict | None = None) -> Flask:
+    app = Flask(__name__, static_folder=None)
+    app.config.update(gateway_config.from_env())
+    app.config.update(config or {})
+    app.json.ensure_ascii = False  # Chinese stays readable in answers
+
+    rpc = RpcPool(app.config["AMQP_URI"], app.config["RPC_TIMEOUT"], app.config["RPC_POOL_SIZE"])
+    app.extensions["rpc"] = rpc
+    app.extensions["health_rpc"] = RpcPool(app.config["AMQP_URI"], timeout=3.0, size=5)
+
+    requestlog.install(app)
+    errors.install(app)
+    security.install(app, rpc)
+    for blueprint in (health.bp, auth.bp, admin.bp, echo.bp, openapi.bp):
+        app.register_blueprint(blueprint)
+    app.register_blueprint(pwa.bp)  # last: its catch-all route serves the app shell
+    return app

@@ -1,0 +1,105 @@
+"""Identity rules: roles, lock-out, refresh-token families. Plain Python, no I/O."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+ROLES = (
+    "resident",
+    "grid_worker",
+    "grid_leader",
+    "instructor",
+    "community_admin",
+    "town_admin",
+    "county_admin",
+    "department_staff",
+    "merchant_staff",
+    "operator",
+)
+
+ROLE_NAMES_ZH = {
+    "resident": "居民",
+    "grid_worker": "网格员",
+    "grid_leader": "网格长",
+    "instructor": "网格指导员",
+    "community_admin": "社区管理员",
+    "town_admin": "镇街管理员",
+    "county_admin": "县级管理员",
+    "department_staff": "部门工作人员",
+    "merchant_staff": "超市收银员",
+    "operator": "平台运维",
+}
+
+USERNAME = re.compile(r"^[A-Za-z0-9_.\-]{3,64}$")
+SCOPE_CODE = re.compile(r"^[0-9]{2,12}(-[0-9A-Za-z]{1,8})*$")
+
+# Lock-out: after FREE_FAILURES wrong passwords in a row, each further one locks the
+# account for a period that doubles, capped so that an attacker who knows a user name
+# can delay that user by minutes, never lock them out for good.
+FREE_FAILURES = 5
+FIRST_LOCK = timedelta(seconds=30)
+LONGEST_LOCK = timedelta(minutes=15)
+
+
+def lock_duration(failures: int) -> timedelta:
+    """How long to lock after the `failures`-th consecutive failure (zero: no lock)."""
+    if failures < FREE_FAILURES:
+        return timedelta(0)
+    doubled = FIRST_LOCK * (2 ** min(failures - FREE_FAILURES, 20))
+    return min(doubled, LONGEST_LOCK)
+
+
+def retry_after(locked_until: datetime | None, now: datetime) -> int:
+    """Whole seconds until a lock ends (0 when not locked)."""
+    if locked_until is None or locked_until <= now:
+        return 0
+    return max(1, int((locked_until - now).total_seconds() + 0.999))
+
+
+@dataclass(frozen=True)
+class RefreshVerdict:
+    """What presenting refresh token `jti` of a family means."""
+
+    outcome: str  # "rotate" | "revoked" | "reused"
+
+
+def judge_refresh(family: dict | None, jti: str) -> RefreshVerdict:
+    """A family accepts only its current token; an older one is a replay of a spent token."""
+    if family is None or family.get("revoked_at") is not None:
+        return RefreshVerdict("revoked")
+    if family.get("current_jti") == jti:
+        return RefreshVerdict("rotate")
+    return RefreshVerdict("reused")
+
+
+def validate_user_fields(
+    username: str | None, roles: list[str] | None, scopes: list[str] | None
+) -> dict[str, str]:
+    """Field -> problem, for the parts of a user the schema cannot judge alone."""
+    problems: dict[str, str] = {}
+    if username is not None and not USERNAME.match(username):
+        problems["username"] = "3–64 letters, digits, '.', '_' or '-'"
+    if roles is not None:
+        unknown = [r for r in roles if r not in ROLES]
+        if unknown or not roles:
+            problems["roles"] = f"unknown roles: {unknown}" if unknown else "at least one role"
+    if scopes is not None:
+        bad = [s for s in scopes if not SCOPE_CODE.match(s)]
+        if bad:
+            problems["scopes"] = f"not division or grid codes: {bad}"
+    return problems
+
+
+def public_user(doc: dict) -> dict:
+    """The part of a user record that may leave the identity service."""
+    return {
+        "id": doc["_id"],
+        "username": doc["username"],
+        "display_name": doc.get("display_name") or doc["username"],
+        "roles": list(doc.get("roles", [])),
+        "scopes": list(doc.get("scopes", [])),
+        "phone": doc.get("phone"),
+        "disabled": bool(doc.get("disabled")),
+    }

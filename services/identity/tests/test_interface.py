@@ -1,0 +1,47 @@
+"""Identity in a real container, against the real broker and database."""
+
+import pytest
+from nameko.standalone.rpc import ClusterRpcProxy
+
+from contracts.errors import AccountLocked, InvalidCredentials, RefreshReused, TokenRevoked
+from services.identity.service import IdentityService
+
+pytestmark = pytest.mark.interface
+
+
+@pytest.fixture
+def identity(container_factory, service_config):
+    container = container_factory(IdentityService, service_config)
+    container.start()
+    with ClusterRpcProxy(service_config, timeout=20) as proxy:
+        yield proxy.identity
+
+
+def test_login_refresh_rotation_and_reuse_revokes_family(identity):
+    identity.create_user({"username": "li.ming", "password": "s3cret-pass", "roles": ["grid_worker"], "scopes": ["330424001001"]})
+    first = identity.login("li.ming", "s3cret-pass", {"ip": "127.0.0.1"})
+    assert first["user"]["roles"] == ["grid_worker"]
+    second = identity.refresh(first["family"], first["jti"], {})
+    assert second["jti"] != first["jti"]
+    with pytest.raises(RefreshReused):
+        identity.refresh(first["family"], first["jti"], {})
+    # the whole family is gone, the token that was current too
+    with pytest.raises(TokenRevoked):
+        identity.refresh(second["family"], second["jti"], {})
+    assert identity.session_active(first["family"]) is False
+    kinds = [a["kind"] for a in identity.list_audit(username="li.ming")]
+    assert "refresh_reuse" in kinds and "login" in kinds
+
+
+def test_wrong_password_then_growing_lockout(identity):
+    identity.create_user({"username": "zhang.wei", "password": "right-password", "roles": ["resident"]})
+    for _ in range(4):
+        with pytest.raises(InvalidCredentials):
+            identity.login("zhang.wei", "wrong", {})
+    with pytest.raises(AccountLocked) as locked:
+        identity.login("zhang.wei", "wrong", {})
+    assert locked.value.details["retry_after"] == 30
+    # even the right password waits for the lock to end
+    with pytest.raises(AccountLocked):
+        identity.login("zhang.wei", "right-password", {})
+    assert "lockout" in [a["kind"] for a in identity.list_audit(username="zhang.wei")]

@@ -1,0 +1,10 @@
+"""The points service: duty points, the double-entry ledger and the supermarkets (issue to come; today it answers health checks)."""
+
+from services.kit.health import HealthMixin
+from services.kit.mongo import PingStorage, PingStore
+
+
+class PointsService(HealthMixin):
+    name = "points"
+
+    store: PingStore = PingStorage("points")
