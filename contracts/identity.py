@@ -5,8 +5,16 @@ from __future__ import annotations
 from marshmallow import Schema, fields, validate
 
 ROLE_CHOICES = [
-    "resident", "grid_worker", "grid_leader", "instructor", "community_admin", "town_admin",
-    "county_admin", "department_staff", "merchant_staff", "operator",
+    "resident",
+    "grid_worker",
+    "grid_leader",
+    "instructor",
+    "community_admin",
+    "town_admin",
+    "county_admin",
+    "department_staff",
+    "merchant_staff",
+    "operator",
 ]
 SCOPE = fields.String(validate=validate.Regexp(r"^[0-9]{2,12}(-[0-9A-Za-z]{1,8})*$"))
 
@@ -43,8 +51,11 @@ class UserCreateIn(Schema):
     password = fields.String(required=True, validate=validate.Length(min=8, max=256))
     display_name = fields.String(validate=validate.Length(min=1, max=64))
     phone = fields.String(validate=validate.Regexp(r"^\+?[0-9\-]{5,20}$"))
-    roles = fields.List(fields.String(validate=validate.OneOf(ROLE_CHOICES)), required=True,
-                        validate=validate.Length(min=1))
+    roles = fields.List(
+        fields.String(validate=validate.OneOf(ROLE_CHOICES)),
+        required=True,
+        validate=validate.Length(min=1),
+    )
     scopes = fields.List(SCOPE, load_default=list)
 
 
@@ -52,15 +63,20 @@ class UserUpdateIn(Schema):
     password = fields.String(validate=validate.Length(min=8, max=256))
     display_name = fields.String(validate=validate.Length(min=1, max=64))
     phone = fields.String(validate=validate.Regexp(r"^\+?[0-9\-]{5,20}$"))
-    roles = fields.List(fields.String(validate=validate.OneOf(ROLE_CHOICES)), validate=validate.Length(min=1))
+    roles = fields.List(
+        fields.String(validate=validate.OneOf(ROLE_CHOICES)), validate=validate.Length(min=1)
+    )
     scopes = fields.List(SCOPE)
     disabled = fields.Boolean()
 
 
 class ApiKeyIn(Schema):
     name = fields.String(required=True, validate=validate.Length(min=1, max=80))
-    roles = fields.List(fields.String(validate=validate.OneOf(ROLE_CHOICES)), required=True,
-                        validate=validate.Length(min=1))
+    roles = fields.List(
+        fields.String(validate=validate.OneOf(ROLE_CHOICES)),
+        required=True,
+        validate=validate.Length(min=1),
+    )
     scopes = fields.List(SCOPE, load_default=list)
 
 

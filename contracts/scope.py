@@ -3,7 +3,7 @@ starts with one of the user's scope codes."""
 
 from __future__ import annotations
 
-from typing import Iterable
+from collections.abc import Iterable
 
 
 def in_scope(code: str, scopes: Iterable[str]) -> bool:

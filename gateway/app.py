@@ -5,9 +5,8 @@ from __future__ import annotations
 from flask import Flask
 
 from gateway import config as gateway_config
-from gateway import errors, requestlog, security
+from gateway import errors, openapi, pwa, requestlog, security
 from gateway.api import admin, auth, echo, health
-from gateway import openapi, pwa
 from gateway.rpc import RpcPool
 
 

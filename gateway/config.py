@@ -10,6 +10,7 @@ from pathlib import Path
 from services.kit import settings
 
 ROOT = Path(__file__).resolve().parent.parent
+ALL_SERVICES = "identity,grid,cases,points,notify"
 
 
 def jwt_secret(data_dir: Path) -> str:
@@ -39,5 +40,6 @@ def from_env() -> dict:
         "JWT_DECODE_ALGORITHMS": ["HS256"],
         "MAX_CONTENT_LENGTH": int(os.environ.get("MAX_BODY_BYTES", str(2 * 1024 * 1024))),
         "PWA_DIST": os.environ.get("PWA_DIST", str(ROOT / "pwa" / "dist")),
-        "SERVICES": ("identity", "grid", "cases", "points", "notify"),
+        # the services /readyz waits for (a partial deployment can name fewer)
+        "SERVICES": tuple(os.environ.get("LIANXIN_SERVICES", ALL_SERVICES).split(",")),
     }

@@ -59,7 +59,9 @@ def install(app: Flask) -> None:
     @app.errorhandler(ServiceUnavailable)
     def unavailable(exc: ServiceUnavailable):
         log.warning("service unavailable: %s", exc)
-        return error_response("service_unavailable", {"service": exc.service}, headers={"Retry-After": "5"})
+        return error_response(
+            "service_unavailable", {"service": exc.service}, headers={"Retry-After": "5"}
+        )
 
     @app.errorhandler(RemoteError)
     def remote(exc: RemoteError):

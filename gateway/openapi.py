@@ -151,7 +151,8 @@ fetch('/api/v1/openapi.json').then(r => r.json()).then(spec => {
   document.getElementById('ops').innerHTML = Object.entries(byTag).map(([tag, list]) =>
     '<h2>' + esc(tag) + '</h2>' + list.map(({path, method, op}) =>
       '<div class="op"><span class="m ' + method + '">' + method + '</span> <code>' + esc(path) +
-      '</code><br>' + esc(op.summary || '') + (op.description ? '<br><small>' + esc(op.description) +
+      '</code><br>' + esc(op.summary || '') +
+      (op.description ? '<br><small>' + esc(op.description) +
       '</small>' : '') + '<br><small>响应：' + Object.keys(op.responses).join(', ') +
       (op.security ? ' · 需要：' + op.security.map(s => Object.keys(s)[0]).join(' / ') : '') +
       '</small></div>').join('')).join('');

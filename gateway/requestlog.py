@@ -51,8 +51,17 @@ def install(app: Flask) -> None:
         took = (time.perf_counter() - g.get("started", time.perf_counter())) * 1000
         if not request.path.startswith("/assets/"):
             access_log.info(
-                "%s %s %s", request.method, request.path, response.status_code,
-                extra={"fields": {"request_id": g.get("request_id"), "status": response.status_code,
-                                  "ms": round(took, 1), "path": request.path}},
+                "%s %s %s",
+                request.method,
+                request.path,
+                response.status_code,
+                extra={
+                    "fields": {
+                        "request_id": g.get("request_id"),
+                        "status": response.status_code,
+                        "ms": round(took, 1),
+                        "path": request.path,
+                    }
+                },
             )
         return response

@@ -10,8 +10,8 @@ Every later endpoint protects itself with the decorators here:
 from __future__ import annotations
 
 import functools
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from typing import Callable, Iterable
 
 from flask import current_app, g, request
 from flask_jwt_extended import JWTManager, get_jwt, verify_jwt_in_request
@@ -87,17 +87,26 @@ def current_principal() -> Principal:
 def _load_principal(allow_api_key: bool) -> None:
     key = request.headers.get(API_KEY_HEADER)
     if key and allow_api_key:
-        found = current_app.extensions["rpc"].call("identity", "verify_api_key", key, request_meta())
+        found = current_app.extensions["rpc"].call(
+            "identity", "verify_api_key", key, request_meta()
+        )
         g.principal = Principal(
-            id=found["id"], roles=tuple(found["roles"]), scopes=tuple(found["scopes"]),
-            kind="api_key", name=found["name"],
+            id=found["id"],
+            roles=tuple(found["roles"]),
+            scopes=tuple(found["scopes"]),
+            kind="api_key",
+            name=found["name"],
         )
         return
     verify_jwt_in_request()
     claims = get_jwt()
     g.principal = Principal(
-        id=claims["sub"], roles=tuple(claims.get("roles", ())), scopes=tuple(claims.get("scopes", ())),
-        family=claims.get("fam"), name=claims.get("name", ""), claims=claims,
+        id=claims["sub"],
+        roles=tuple(claims.get("roles", ())),
+        scopes=tuple(claims.get("scopes", ())),
+        family=claims.get("fam"),
+        name=claims.get("name", ""),
+        claims=claims,
     )
 
 

@@ -16,16 +16,46 @@ TOWN = "330424001"  # 武原街道
 # Accounts that do not come from the grid roll (the grid dataset brings its own staff).
 ACCOUNTS = [
     {"username": "admin", "display_name": "平台运维", "roles": ["operator"], "scopes": [COUNTY]},
-    {"username": "county", "display_name": "县指挥中心", "roles": ["county_admin"], "scopes": [COUNTY]},
+    {
+        "username": "county",
+        "display_name": "县指挥中心",
+        "roles": ["county_admin"],
+        "scopes": [COUNTY],
+    },
     {"username": "town01", "display_name": "武原街道", "roles": ["town_admin"], "scopes": [TOWN]},
-    {"username": "dept01", "display_name": "县住建局", "roles": ["department_staff"], "scopes": [COUNTY]},
+    {
+        "username": "dept01",
+        "display_name": "县住建局",
+        "roles": ["department_staff"],
+        "scopes": [COUNTY],
+    },
 ]
 # Used when the grid dataset is not available, so every demo role can still log in.
 FALLBACK_STAFF = [
-    {"username": "leader01", "display_name": "网格长 周建华", "roles": ["grid_leader"], "scopes": [TOWN]},
-    {"username": "worker01", "display_name": "网格员 李梅", "roles": ["grid_worker"], "scopes": [TOWN]},
-    {"username": "worker02", "display_name": "网格员 王强", "roles": ["grid_worker"], "scopes": [TOWN]},
-    {"username": "instructor01", "display_name": "指导员 陈立", "roles": ["instructor"], "scopes": [TOWN]},
+    {
+        "username": "leader01",
+        "display_name": "网格长 周建华",
+        "roles": ["grid_leader"],
+        "scopes": [TOWN],
+    },
+    {
+        "username": "worker01",
+        "display_name": "网格员 李梅",
+        "roles": ["grid_worker"],
+        "scopes": [TOWN],
+    },
+    {
+        "username": "worker02",
+        "display_name": "网格员 王强",
+        "roles": ["grid_worker"],
+        "scopes": [TOWN],
+    },
+    {
+        "username": "instructor01",
+        "display_name": "指导员 陈立",
+        "roles": ["instructor"],
+        "scopes": [TOWN],
+    },
 ]
 
 
@@ -48,20 +78,38 @@ def community_code(dataset) -> str:
 def accounts(dataset) -> list[dict]:
     community = community_code(dataset)
     people = list(ACCOUNTS) + [
-        {"username": "community01", "display_name": "社区书记 沈红", "roles": ["community_admin"],
-         "scopes": [community]},
-        {"username": "merchant01", "display_name": "村口超市 收银员", "roles": ["merchant_staff"],
-         "scopes": [community]},
-        {"username": "resident01", "display_name": "居民 张阿姨", "roles": ["resident"],
-         "scopes": [community]},
+        {
+            "username": "community01",
+            "display_name": "社区书记 沈红",
+            "roles": ["community_admin"],
+            "scopes": [community],
+        },
+        {
+            "username": "merchant01",
+            "display_name": "村口超市 收银员",
+            "roles": ["merchant_staff"],
+            "scopes": [community],
+        },
+        {
+            "username": "resident01",
+            "display_name": "居民 张阿姨",
+            "roles": ["resident"],
+            "scopes": [community],
+        },
     ]
     staff = (dataset or {}).get("staff") or FALLBACK_STAFF
     seen = {p["username"] for p in people}
     for person in staff:
         if person["username"] not in seen:
             seen.add(person["username"])
-            people.append({k: person[k] for k in ("username", "display_name", "roles", "scopes")
-                           if k in person} | ({"phone": person["phone"]} if person.get("phone") else {}))
+            people.append(
+                {
+                    k: person[k]
+                    for k in ("username", "display_name", "roles", "scopes")
+                    if k in person
+                }
+                | ({"phone": person["phone"]} if person.get("phone") else {})
+            )
     return people
 
 

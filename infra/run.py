@@ -36,10 +36,13 @@ def broker_uri() -> str:
         return os.environ["AMQP_URI"]
     base = "pyamqp://guest:guest@127.0.0.1:5672"
     with contextlib.suppress(OSError, subprocess.SubprocessError):
-        subprocess.run(["rabbitmqctl", "-q", "add_vhost", "lianxin"], capture_output=True, timeout=60)
+        subprocess.run(
+            ["rabbitmqctl", "-q", "add_vhost", "lianxin"], capture_output=True, timeout=60
+        )
         done = subprocess.run(
             ["rabbitmqctl", "-q", "set_permissions", "-p", "lianxin", "guest", ".*", ".*", ".*"],
-            capture_output=True, timeout=60,
+            capture_output=True,
+            timeout=60,
         )
         if done.returncode == 0:
             return base + "/lianxin"
@@ -71,15 +74,24 @@ def main() -> int:
         print(f"[lianxin] demo data: {summary}", flush=True)
         people = demo.accounts(demo.grid_dataset())
         lines = "\n".join(f"    {p['username']:<14} {', '.join(p['roles'])}" for p in people[:14])
-        print(BANNER.format(
-            url=system.base_url, db=system.mongo_url, amqp=plan.amqp_uri.split("@")[-1],
-            logs=plan.data_dir / "logs", password=demo.DEMO_PASSWORD, accounts=lines,
-        ), flush=True)
+        print(
+            BANNER.format(
+                url=system.base_url,
+                db=system.mongo_url,
+                amqp=plan.amqp_uri.split("@")[-1],
+                logs=plan.data_dir / "logs",
+                password=demo.DEMO_PASSWORD,
+                accounts=lines,
+            ),
+            flush=True,
+        )
         while not stopping:
             dead = system.group.dead()
             if dead:
-                print(f"[lianxin] {dead[0][0]} stopped (exit {dead[0][1]}); stopping everything",
-                      file=sys.stderr)
+                print(
+                    f"[lianxin] {dead[0][0]} stopped (exit {dead[0][1]}); stopping everything",
+                    file=sys.stderr,
+                )
                 return 1
             time.sleep(0.5)
         return 0

@@ -47,6 +47,7 @@ class ProcessGroup:
 
     def __init__(self, log_dir: Path, quiet: bool):
         self.procs: list[tuple[str, subprocess.Popen]] = []
+        self.commands: dict[str, tuple[list[str], dict]] = {}
         self.log_dir = log_dir
         self.quiet = quiet
         self.colour = sys.stdout.isatty()
@@ -54,10 +55,16 @@ class ProcessGroup:
 
     def start(self, name: str, cmd: list[str], env: dict) -> subprocess.Popen:
         proc = subprocess.Popen(
-            cmd, cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-            stdin=subprocess.DEVNULL, start_new_session=True,
+            cmd,
+            cwd=ROOT,
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL,
+            start_new_session=True,
         )
         self.procs.append((name, proc))
+        self.commands[name] = (cmd, env)
         threading.Thread(target=self._pump, args=(name, proc), daemon=True).start()
         return proc
 
@@ -78,13 +85,27 @@ class ProcessGroup:
     def dead(self) -> list[tuple[str, int]]:
         return [(n, p.returncode) for n, p in self.procs if p.poll() is not None]
 
+    def restart(self, name: str) -> subprocess.Popen:
+        """Stop one process (SIGTERM, then SIGKILL) and start it again with the same command."""
+        for i, (other, proc) in enumerate(self.procs):
+            if other == name:
+                self._terminate([proc], 10.0)
+                del self.procs[i]
+                break
+        cmd, env = self.commands[name]
+        return self.start(name, cmd, env)
+
     def stop(self, timeout: float = 10.0) -> None:
-        for _, proc in reversed(self.procs):
+        self._terminate([proc for _, proc in reversed(self.procs)], timeout)
+
+    @staticmethod
+    def _terminate(procs: list[subprocess.Popen], timeout: float) -> None:
+        for proc in procs:
             if proc.poll() is None:
                 with contextlib.suppress(ProcessLookupError):
                     os.killpg(proc.pid, signal.SIGTERM)
         deadline = time.monotonic() + timeout
-        for _, proc in reversed(self.procs):
+        for proc in procs:
             try:
                 proc.wait(max(0.1, deadline - time.monotonic()))
             except subprocess.TimeoutExpired:
@@ -103,7 +124,9 @@ class System:
     def __init__(self, plan: Plan):
         self.plan = plan
         self.group = ProcessGroup(plan.data_dir / "logs", plan.quiet)
-        self.mongo_url = plan.mongo_url or f"mongodb://127.0.0.1:{plan.db_port}/?directConnection=true"
+        self.mongo_url = (
+            plan.mongo_url or f"mongodb://127.0.0.1:{plan.db_port}/?directConnection=true"
+        )
         self.base_url = f"http://127.0.0.1:{plan.gateway_port}"
 
     def env(self) -> dict:
@@ -130,16 +153,29 @@ class System:
             )
         if self.plan.mongo_url is None:
             self._start_database(env)
+        wanted = os.environ.get("LIANXIN_SERVICES", ",".join(SERVICES)).split(",")
         for name, target in SERVICES.items():
+            if name not in wanted:
+                continue
             self.group.start(
                 name, [str(BIN / "nameko"), "run", "--config", "infra/nameko.yaml", target], env
             )
         self.group.start(
             "gateway",
             [
-                str(BIN / "gunicorn"), "--bind", f"127.0.0.1:{self.plan.gateway_port}",
-                "--workers", str(self.plan.gunicorn_workers), "--worker-class", "gthread",
-                "--threads", "8", "--timeout", "60", "--graceful-timeout", "5",
+                str(BIN / "gunicorn"),
+                "--bind",
+                f"127.0.0.1:{self.plan.gateway_port}",
+                "--workers",
+                str(self.plan.gunicorn_workers),
+                "--worker-class",
+                "gthread",
+                "--threads",
+                "8",
+                "--timeout",
+                "60",
+                "--graceful-timeout",
+                "5",
                 "gateway.wsgi:app",
             ],
             env,
@@ -154,8 +190,15 @@ class System:
         self.group.start(
             "db",
             [
-                str(BIN / "secantusd-py"), "--host", "127.0.0.1", "--port", str(self.plan.db_port),
-                "--storage-path", str(storage), "--log-level", "WARNING",
+                str(BIN / "secantusd-py"),
+                "--host",
+                "127.0.0.1",
+                "--port",
+                str(self.plan.db_port),
+                "--storage-path",
+                str(storage),
+                "--log-level",
+                "WARNING",
             ],
             env,
         )

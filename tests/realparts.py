@@ -60,8 +60,17 @@ def wait_for_port(port: int, timeout: float = 60.0, proc: subprocess.Popen | Non
 
 def secantus_command(port: int, storage: str) -> list[str]:
     exe = os.path.join(os.path.dirname(sys.executable), "secantusd-py")
-    return [exe, "--host", "127.0.0.1", "--port", str(port), "--storage-path", storage,
-            "--log-level", "WARNING"]
+    return [
+        exe,
+        "--host",
+        "127.0.0.1",
+        "--port",
+        str(port),
+        "--storage-path",
+        storage,
+        "--log-level",
+        "WARNING",
+    ]
 
 
 def mongo_url_for(port: int) -> str:
@@ -76,8 +85,9 @@ def embedded_mongo():
         return
     folder = tempfile.mkdtemp(prefix="lianxin-db-")
     port = free_port()
-    proc = subprocess.Popen(secantus_command(port, folder), stdout=subprocess.DEVNULL,
-                            stderr=subprocess.DEVNULL)
+    proc = subprocess.Popen(
+        secantus_command(port, folder), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+    )
     try:
         wait_for_port(port, 60, proc)
         yield mongo_url_for(port)

@@ -88,7 +88,12 @@ def create_key():
     """
     data = json_body(ApiKeyIn())
     key = _rpc().call(
-        "identity", "create_api_key", data["name"], data["roles"], data["scopes"], current_principal().id
+        "identity",
+        "create_api_key",
+        data["name"],
+        data["roles"],
+        data["scopes"],
+        current_principal().id,
     )
     return jsonify(ApiKeyOut().dump(key)), 201
 
@@ -108,14 +113,19 @@ def revoke_key(key_id: str):
 @bp.get("/audit")
 @requires_roles(*OPERATORS)
 def audit():
-    """Authentication events, newest first: login, failure, lock-out, refresh reuse, logout, key use.
+    """Authentication events, newest first.
+    Login, failure, lock-out, refresh reuse, logout, key use.
     ---
     security: bearer
     parameters: [kind, username, limit]
     responses: {200: [AuditOut], 401: Error, 403: Error}
     """
     entries = _rpc().call(
-        "identity", "list_audit", request.args.get("kind"), request.args.get("username"), _limit(100, 1000)
+        "identity",
+        "list_audit",
+        request.args.get("kind"),
+        request.args.get("username"),
+        _limit(100, 1000),
     )
     return jsonify(AuditOut(many=True).dump(entries))
 
@@ -129,4 +139,12 @@ def whoami():
     responses: {200: null, 401: Error, 403: Error}
     """
     p = current_principal()
-    return jsonify({"id": p.id, "kind": p.kind, "name": p.name, "roles": list(p.roles), "scopes": list(p.scopes)})
+    return jsonify(
+        {
+            "id": p.id,
+            "kind": p.kind,
+            "name": p.name,
+            "roles": list(p.roles),
+            "scopes": list(p.scopes),
+        }
+    )

@@ -77,7 +77,9 @@ def refresh():
     responses: {200: TokensOut, 401: Error, 403: Error}
     """
     claims = get_jwt()
-    session = _rpc().call("identity", "refresh", claims.get("fam", ""), claims.get("rjti", ""), request_meta())
+    session = _rpc().call(
+        "identity", "refresh", claims.get("fam", ""), claims.get("rjti", ""), request_meta()
+    )
     return _tokens(session)
 
 

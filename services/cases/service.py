@@ -1,4 +1,7 @@
-"""The case service: the closed loop of reports (issue to come; today it answers health checks)."""
+"""The case service: the closed loop of reports.
+
+A later issue builds it; today it answers health checks.
+"""
 
 from services.kit.health import HealthMixin
 from services.kit.mongo import PingStorage, PingStore

@@ -144,7 +144,9 @@ class IdentityService:
     @rpc
     def update_user(self, user_id: str, changes: dict, actor: str | None = None) -> dict:
         self._check_fields(changes)
-        updates = {k: changes[k] for k in ("display_name", "roles", "scopes", "phone") if k in changes}
+        updates = {
+            k: changes[k] for k in ("display_name", "roles", "scopes", "phone") if k in changes
+        }
         if "password" in changes:
             updates["password_hash"] = hash_password(changes["password"])
         if "disabled" in changes:
@@ -174,7 +176,9 @@ class IdentityService:
         return domain.public_user(user)
 
     @rpc
-    def list_users(self, scope: str | None = None, role: str | None = None, limit: int = 100, skip: int = 0) -> list:
+    def list_users(
+        self, scope: str | None = None, role: str | None = None, limit: int = 100, skip: int = 0
+    ) -> list:
         query: dict = {}
         if scope:
             query["scopes"] = {"$regex": "^" + "".join(c for c in scope if c.isalnum() or c == "-")}
@@ -184,7 +188,9 @@ class IdentityService:
 
     # --- API keys ----------------------------------------------------------------------
     @rpc
-    def create_api_key(self, name: str, roles: list, scopes: list, actor: str | None = None) -> dict:
+    def create_api_key(
+        self, name: str, roles: list, scopes: list, actor: str | None = None
+    ) -> dict:
         problems = domain.validate_user_fields(None, roles, scopes)
         if problems:
             raise ValidationFailed(details=problems)
@@ -212,7 +218,12 @@ class IdentityService:
             raise ApiKeyInvalid()
         self.store.touch_key(doc["_id"], self.clock.now())
         self._audit("key_use", None, meta or {}, key_id=doc["_id"], name=doc["name"])
-        return {"id": doc["_id"], "name": doc["name"], "roles": doc["roles"], "scopes": doc["scopes"]}
+        return {
+            "id": doc["_id"],
+            "name": doc["name"],
+            "roles": doc["roles"],
+            "scopes": doc["scopes"],
+        }
 
     @rpc
     def list_api_keys(self) -> list:
@@ -226,7 +237,9 @@ class IdentityService:
 
     # --- audit -------------------------------------------------------------------------
     @rpc
-    def list_audit(self, kind: str | None = None, username: str | None = None, limit: int = 100) -> list:
+    def list_audit(
+        self, kind: str | None = None, username: str | None = None, limit: int = 100
+    ) -> list:
         query: dict = {}
         if kind:
             query["kind"] = kind
@@ -236,7 +249,9 @@ class IdentityService:
 
     # --- internals ---------------------------------------------------------------------
     def _check_fields(self, data: dict) -> None:
-        problems = domain.validate_user_fields(data.get("username"), data.get("roles"), data.get("scopes"))
+        problems = domain.validate_user_fields(
+            data.get("username"), data.get("roles"), data.get("scopes")
+        )
         if "password" in data and len(data["password"] or "") < 8:
             problems["password"] = "at least 8 characters"
         if problems:

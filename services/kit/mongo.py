@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import logging
 import threading
-from typing import Any, Callable, TypeVar
+from collections.abc import Callable
+from typing import Any, TypeVar
 
 from nameko.extensions import DependencyProvider
 from pymongo import MongoClient
@@ -49,11 +50,10 @@ def _new_client(url: str) -> MongoClient:
 def check_transactions(client: MongoClient, db: Database) -> None:
     """Refuse to run where the outbox and the ledger could not be atomic."""
     try:
-        with client.start_session() as session:
-            with session.start_transaction():
-                db["_txn_probe"].update_one(
-                    {"_id": "probe"}, {"$inc": {"n": 1}}, upsert=True, session=session
-                )
+        with client.start_session() as session, session.start_transaction():
+            db["_txn_probe"].update_one(
+                {"_id": "probe"}, {"$inc": {"n": 1}}, upsert=True, session=session
+            )
     except (OperationFailure, PyMongoError) as exc:
         raise TransactionsUnavailable(
             "The database server cannot run multi-document transactions, which the outbox "

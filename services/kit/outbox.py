@@ -9,8 +9,9 @@ from __future__ import annotations
 
 import logging
 import uuid
+from collections.abc import Callable
 from datetime import datetime, timezone
-from typing import Any, Callable
+from typing import Any
 
 import eventlet
 from kombu import Exchange
@@ -82,9 +83,7 @@ class OutboxRelay:
 def amqp_publisher(amqp_uri: str, producer: str) -> Callable[[dict], None]:
     """Publish an envelope where nameko `@event_handler(producer, type)` listens."""
     exchange: Exchange = get_event_exchange(producer, {})
-    publisher = Publisher(
-        amqp_uri, serializer="json", use_confirms=True, delivery_mode=PERSISTENT
-    )
+    publisher = Publisher(amqp_uri, serializer="json", use_confirms=True, delivery_mode=PERSISTENT)
 
     def publish(event: dict) -> None:
         publisher.publish(

@@ -1,4 +1,7 @@
-"""The points service: duty points, the double-entry ledger and the supermarkets (issue to come; today it answers health checks)."""
+"""The points service: duty points, the double-entry ledger and the supermarkets.
+
+A later issue builds it; today it answers health checks.
+"""
 
 from services.kit.health import HealthMixin
 from services.kit.mongo import PingStorage, PingStore

@@ -18,7 +18,14 @@ def identity(container_factory, service_config):
 
 
 def test_login_refresh_rotation_and_reuse_revokes_family(identity):
-    identity.create_user({"username": "li.ming", "password": "s3cret-pass", "roles": ["grid_worker"], "scopes": ["330424001001"]})
+    identity.create_user(
+        {
+            "username": "li.ming",
+            "password": "s3cret-pass",
+            "roles": ["grid_worker"],
+            "scopes": ["330424001001"],
+        }
+    )
     first = identity.login("li.ming", "s3cret-pass", {"ip": "127.0.0.1"})
     assert first["user"]["roles"] == ["grid_worker"]
     second = identity.refresh(first["family"], first["jti"], {})
@@ -34,7 +41,9 @@ def test_login_refresh_rotation_and_reuse_revokes_family(identity):
 
 
 def test_wrong_password_then_growing_lockout(identity):
-    identity.create_user({"username": "zhang.wei", "password": "right-password", "roles": ["resident"]})
+    identity.create_user(
+        {"username": "zhang.wei", "password": "right-password", "roles": ["resident"]}
+    )
     for _ in range(4):
         with pytest.raises(InvalidCredentials):
             identity.login("zhang.wei", "wrong", {})

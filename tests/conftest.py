@@ -1,0 +1,73 @@
+"""The whole system, started as `make run` starts it, on its own ports, broker virtual host
+and data folder, for the end-to-end and browser tests."""
+
+from __future__ import annotations
+
+import shutil
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+import requests
+
+from infra import demo
+from infra.system import Plan, System
+from tests.realparts import broker_vhost, free_port
+
+JWT_SECRET = "e2e-secret-known-to-the-tests-so-they-can-forge-tokens"
+
+
+@dataclass
+class LiveSystem:
+    base_url: str
+    amqp_uri: str
+    mongo_url: str
+    data_dir: Path
+    system: System
+    demo_password: str = demo.DEMO_PASSWORD
+    jwt_secret: str = JWT_SECRET
+
+    def url(self, path: str) -> str:
+        return self.base_url + path
+
+    def call(self, method: str, path: str, token: str | None = None, **kwargs) -> requests.Response:
+        headers = kwargs.pop("headers", {})
+        if token:
+            headers["Authorization"] = f"Bearer {token}"
+        return requests.request(method, self.url(path), headers=headers, timeout=30, **kwargs)
+
+    def login(self, username: str, password: str | None = None) -> dict:
+        answer = self.call(
+            "POST",
+            "/api/v1/auth/login",
+            json={"username": username, "password": password or self.demo_password},
+        )
+        assert answer.status_code == 200, answer.text
+        return answer.json()
+
+    def restart(self, name: str) -> None:
+        self.system.group.restart(name)
+        self.system.wait_ready()
+
+
+@pytest.fixture(scope="session")
+def system():
+    data_dir = Path(tempfile.mkdtemp(prefix="lianxin-e2e-"))
+    with broker_vhost("lianxin-e2e") as amqp_uri:
+        plan = Plan(
+            gateway_port=free_port(),
+            db_port=free_port(),
+            data_dir=data_dir,
+            amqp_uri=amqp_uri,
+            quiet=True,
+            extra_env={"JWT_SECRET_KEY": JWT_SECRET, "DB_PREFIX": "wg_"},
+        )
+        running = System(plan)
+        try:
+            running.start()
+            demo.load({"AMQP_URI": amqp_uri, "serializer": "json"})
+            yield LiveSystem(running.base_url, amqp_uri, running.mongo_url, data_dir, running)
+        finally:
+            running.stop()
+            shutil.rmtree(data_dir, ignore_errors=True)
