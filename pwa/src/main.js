@@ -1,0 +1,95 @@
+// Start-up: draw from what this phone already knows (so the app opens offline), then check the
+// session with the server in the background and start the outbox.
+import './styles.css';
+import { NetworkError, SessionExpired, get, request } from './api.js';
+import * as outbox from './outbox.js';
+import { homesFor } from './roles.js';
+import { navigate, refresh, route, setGuard, startRouter } from './router.js';
+import { clearApiCache, registerServiceWorker } from './service-worker-registration.js';
+import { currentUser, endSession, lastUsername, onSessionChange, saveUser } from './session.js';
+import { toast } from './toast.js';
+import { HOME_PATHS, homeView } from './views/home.js';
+import { loginView } from './views/login.js';
+import { syncView } from './views/sync.js';
+
+let loginNotice = '';
+
+const homeFor = (key) => () => homeView(key, { onLogout: logout });
+route('/login', () =>
+  loginView({
+    notice: loginNotice,
+    username: loginNotice ? lastUsername() : '',
+    onLoggedIn: () => {
+      loginNotice = '';
+      navigate('/', { replace: true });
+      outbox.replay('login');
+    },
+  }),
+);
+route('/', homeFor(null));
+for (const [key, path] of Object.entries(HOME_PATHS)) route(path, homeFor(key));
+route('/sync', () => syncView({ onLogout: logout }));
+route('*', homeFor(null));
+
+setGuard((path) => {
+  const user = currentUser();
+  if (!user) return path === '/login' ? null : '/login';
+  if (path === '/login') return '/';
+  const key = Object.keys(HOME_PATHS).find((k) => HOME_PATHS[k] === path);
+  if (key && !homesFor(user).includes(key)) return '/';
+  return null;
+});
+
+onSessionChange((what) => {
+  if (what === 'expired') {
+    loginNotice = '登录已过期，请重新登录';
+    navigate('/login', { replace: true });
+  } else if (what === 'logout') {
+    navigate('/login', { replace: true });
+  } else if (what === 'user') {
+    refresh();
+  }
+});
+
+outbox.subscribe((event) => {
+  if (event.type === 'conflict') {
+    toast(`“${event.entry.label || '一条记录'}”未保存：${event.message}`, { kind: 'error', ms: 10000 });
+  }
+});
+
+async function logout(button) {
+  const waiting = await outbox.count();
+  if (waiting && !window.confirm(`还有 ${waiting} 条记录待发送。退出后要由您本人重新登录才会发送，确定退出吗？`)) {
+    return;
+  }
+  if (button) {
+    button.disabled = true;
+    button.textContent = '正在退出…';
+  }
+  try {
+    await request('POST', '/api/v1/auth/logout', { timeout: 5000 });
+  } catch (err) {
+    // Offline or already expired: forget the session here anyway. The server-side session
+    // then lapses with its refresh token.
+    if (!(err instanceof NetworkError) && !(err instanceof SessionExpired)) console.warn(err);
+  }
+  await clearApiCache();
+  loginNotice = '';
+  endSession('logout');
+}
+
+/** Refresh the profile from the server (roles may have changed); offline, keep what we have. */
+async function checkSession() {
+  if (!currentUser()) return;
+  try {
+    const data = await get('/api/v1/auth/me');
+    if (data?.user) saveUser(data.user);
+  } catch (err) {
+    if (!(err instanceof NetworkError) && !(err instanceof SessionExpired)) console.warn(err);
+  }
+}
+
+registerServiceWorker();
+startRouter(document.getElementById('app'));
+outbox.startOutbox();
+checkSession();

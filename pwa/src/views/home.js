@@ -1,0 +1,87 @@
+// The home screens, one per kind of user. Features that later issues build show as 即将上线.
+import { h } from '../dom.js';
+import { HOMES, homesFor } from '../roles.js';
+import { currentUser } from '../session.js';
+import { formatLongDate } from '../time.js';
+import { shell, tile } from './shell.js';
+
+const SYNC_TILE = { title: '同步状态', mark: '同', hint: '查看待发送记录', href: '/sync' };
+
+const TILES = {
+  workbench: [
+    { title: '我的网格', mark: '格', hint: '' },
+    { title: '入户走访', mark: '访', hint: '' },
+    { title: '事件上报', mark: '报', hint: '' },
+    { title: '工作日志', mark: '志', hint: '' },
+    { title: '我的积分', mark: '分', hint: '' },
+    SYNC_TILE,
+  ],
+  cashier: [
+    { title: '扫码兑换', mark: '扫', hint: '' },
+    { title: '兑换记录', mark: '录', hint: '' },
+    { title: '对账结算', mark: '账', hint: '' },
+    SYNC_TILE,
+  ],
+  resident: [
+    { title: '我要报事', mark: '报', hint: '' },
+    { title: '社区公告', mark: '告', hint: '' },
+    { title: '我的网格员', mark: '格', hint: '' },
+    SYNC_TILE,
+  ],
+  admin: [
+    { title: '事件概况', mark: '事', hint: '' },
+    { title: '网格概况', mark: '格', hint: '' },
+    { title: '人员管理', mark: '人', hint: '' },
+    { title: '积分结算', mark: '分', hint: '' },
+    SYNC_TILE,
+  ],
+};
+
+const INTRO = {
+  workbench: '今天的走访、事件和积分都从这里开始。',
+  cashier: '为网格员兑换积分商品。',
+  resident: '有事找网格，随时报事、查看公告。',
+  admin: '辖区网格、事件与积分的整体情况。',
+};
+
+export const HOME_PATHS = {
+  workbench: '/workbench',
+  cashier: '/cashier',
+  resident: '/resident',
+  admin: '/admin',
+};
+
+/** key: which home; null for the user's first one. */
+export function homeView(key, { onLogout }) {
+  const user = currentUser();
+  const homes = homesFor(user);
+  const home = key && homes.includes(key) ? key : homes[0];
+  if (!home) {
+    return shell({
+      title: '网格连心',
+      onLogout,
+      content: h('p', { class: 'note note-warn' }, '您的账号还没有分配角色，请联系社区管理员。'),
+    });
+  }
+  const others = homes.filter((other) => other !== home);
+  const content = [
+    h(
+      'section',
+      { class: 'greeting', 'aria-label': '今日' },
+      h('p', { class: 'greeting-date' }, formatLongDate()),
+      h('p', { class: 'greeting-text' }, `${user.display_name || user.username}，您好。${INTRO[home]}`),
+    ),
+    h('nav', { class: 'tiles', 'aria-label': HOMES[home].title }, TILES[home].map(tile)),
+    others.length
+      ? h(
+          'nav',
+          { class: 'switcher', 'aria-label': '切换' },
+          h('h2', {}, '切换到'),
+          others.map((other) =>
+            h('a', { class: 'btn btn-secondary', href: HOME_PATHS[other], 'data-link': true }, HOMES[other].title),
+          ),
+        )
+      : null,
+  ];
+  return shell({ title: HOMES[home].title, content, onLogout });
+}
