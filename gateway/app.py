@@ -22,7 +22,7 @@ def create_app(config: dict | None = None) -> Flask:
 
     requestlog.install(app)
     errors.install(app)
-    security.install(app, rpc)
+    security.install(app)
     for blueprint in (health.bp, auth.bp, admin.bp, echo.bp, openapi.bp):
         app.register_blueprint(blueprint)
     app.register_blueprint(pwa.bp)  # last: its catch-all route serves the app shell

@@ -44,7 +44,7 @@ def request_meta() -> dict:
     return {"ip": request.remote_addr, "request_id": g.get("request_id")}
 
 
-def install(app, rpc) -> JWTManager:
+def install(app) -> JWTManager:
     jwt = JWTManager(app)
 
     @jwt.token_in_blocklist_loader
@@ -53,6 +53,7 @@ def install(app, rpc) -> JWTManager:
         # so a revoked access token stays revoked across gateway restarts and workers.
         if payload.get("type") != "access":
             return False
+        rpc = current_app.extensions["rpc"]
         return not rpc.call("identity", "session_active", payload.get("fam", ""))
 
     @jwt.expired_token_loader

@@ -108,5 +108,6 @@ def me():
     responses: {200: MeOut, 401: Error, 403: Error}
     """
     principal = current_principal()
-    user = _rpc().call("identity", "me", principal.id, principal.family)
+    # the session was checked by the token guard already; `me` need not read it again
+    user = _rpc().call("identity", "me", principal.id)
     return jsonify(MeOut().dump({"user": user}))

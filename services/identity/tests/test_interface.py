@@ -1,9 +1,13 @@
 """Identity in a real container, against the real broker and database."""
 
+import time
+
 import pytest
+from nameko.events import event_handler
 from nameko.standalone.rpc import ClusterRpcProxy
 
 from contracts.errors import AccountLocked, InvalidCredentials, RefreshReused, TokenRevoked
+from contracts.events import USER_CREATED
 from services.identity.service import IdentityService
 
 pytestmark = pytest.mark.interface
@@ -54,3 +58,30 @@ def test_wrong_password_then_growing_lockout(identity):
     with pytest.raises(AccountLocked):
         identity.login("zhang.wei", "right-password", {})
     assert "lockout" in [a["kind"] for a in identity.list_audit(username="zhang.wei")]
+
+
+class UserCreatedListener:
+    name = "listener"
+    seen: list = []
+
+    @event_handler("identity", USER_CREATED)
+    def on_created(self, event):
+        UserCreatedListener.seen.append(event)
+
+
+def test_created_user_is_announced_through_the_outbox(container_factory, service_config):
+    listener = container_factory(UserCreatedListener, service_config)
+    listener.start()
+    identity = container_factory(IdentityService, service_config)
+    identity.start()
+    with ClusterRpcProxy(service_config, timeout=20) as proxy:
+        user = proxy.identity.create_user(
+            {"username": "wang.fang", "password": "long-enough", "roles": ["resident"]}
+        )
+    deadline = time.monotonic() + 10
+    while not any(e["payload"]["id"] == user["id"] for e in UserCreatedListener.seen):
+        assert time.monotonic() < deadline, "user_created never arrived"
+        time.sleep(0.05)
+    event = next(e for e in UserCreatedListener.seen if e["payload"]["id"] == user["id"])
+    assert event["type"] == USER_CREATED and event["producer"] == "identity"
+    assert "password_hash" not in event["payload"]
