@@ -14,6 +14,7 @@ from nameko.exceptions import RemoteError
 from werkzeug.exceptions import HTTPException
 
 from contracts.errors import LianxinError, message_of, status_of
+from gateway.fieldmessages import to_chinese
 from gateway.rpc import ServiceUnavailable
 
 log = logging.getLogger("gateway.errors")
@@ -54,7 +55,10 @@ def install(app: Flask) -> None:
 
     @app.errorhandler(ValidationError)
     def invalid(exc: ValidationError):
-        return error_response("validation_failed", exc.normalized_messages())
+        details = exc.normalized_messages()
+        if language() == "zh":
+            details = to_chinese(details)
+        return error_response("validation_failed", details)
 
     @app.errorhandler(ServiceUnavailable)
     def unavailable(exc: ServiceUnavailable):

@@ -126,6 +126,7 @@ def test_growing_lockout_with_retry_after_and_audit(system):
 def test_bad_login_bodies_name_the_field(system, body, field):
     answer = assert_error(system.call("POST", LOGIN, json=body), 400, "validation_failed")
     assert field in answer["details"]
+    assert all(ord(ch) > 127 for ch in answer["details"][field][0][:2])  # said in Chinese
 
 
 @pytest.mark.parametrize(
