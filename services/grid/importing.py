@@ -1,0 +1,805 @@
+"""Imports: grids as GeoJSON; households, places and staff as CSV or XLSX.
+
+Every row is judged before anything is written; a file with any bad row writes nothing
+and its report names each bad row and why. A good file is written in one transaction,
+matched on natural keys (grid code; address; grid + kind + name; grid + user + post), so
+importing the same file again changes nothing.
+"""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import io
+import json
+import re
+from collections import defaultdict
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from typing import Any
+
+from contracts.errors import ValidationFailed
+from contracts.events import envelope
+from contracts.grid import GRID_CHANGED, HOUSEHOLD_CHANGED, STAFF_ASSIGNED
+from services.grid import domain, geometry
+from services.grid.storage import GridStore, new_id
+
+MAX_BAD_ROWS = 1000  # a report lists at most this many bad rows (and says how many more)
+
+# Column names as they appear in real files (English or Chinese) -> field.
+HOUSEHOLD_COLUMNS = {
+    "grid_code": ("grid_code", "网格编码", "网格代码"),
+    "building": ("building", "楼栋", "幢", "楼幢"),
+    "unit": ("unit", "单元"),
+    "room": ("room", "房号", "室", "门牌"),
+    "tenure": ("tenure", "住房性质", "房屋性质"),
+    "landlord": ("landlord", "房东"),
+    "landlord_phone": ("landlord_phone", "房东电话"),
+    "tags": ("tags", "标签", "户标签"),
+    "note": ("note", "备注"),
+    "name": ("name", "姓名"),
+    "relation": ("relation", "与户主关系", "关系"),
+    "id_number": ("id_number", "身份证号", "身份证号码", "公民身份号码"),
+    "phone": ("phone", "手机号", "联系电话", "电话"),
+    "birth_date": ("birth_date", "出生日期"),
+    "gender": ("gender", "性别"),
+}
+HOUSEHOLD_REQUIRED = ("grid_code", "building", "room", "name", "relation")
+PLACE_COLUMNS = {
+    "grid_code": ("grid_code", "网格编码", "网格代码"),
+    "kind": ("kind", "类型", "类别"),
+    "name": ("name", "名称"),
+    "address": ("address", "地址"),
+    "lon": ("lon", "longitude", "经度"),
+    "lat": ("lat", "latitude", "纬度"),
+    "contact_person": ("contact_person", "联系人"),
+    "contact_phone": ("contact_phone", "联系电话", "电话"),
+    "note": ("note", "备注"),
+}
+PLACE_REQUIRED = ("grid_code", "kind", "name")
+STAFF_COLUMNS = {
+    "grid_code": ("grid_code", "网格编码", "网格代码"),
+    "user_id": ("user_id", "用户编号", "用户id"),
+    "username": ("username", "用户名", "账号"),
+    "display_name": ("display_name", "姓名"),
+    "phone": ("phone", "手机号", "联系电话", "电话"),
+    "post": ("post", "岗位", "职务"),
+    "ab": ("ab", "ab岗"),
+}
+STAFF_REQUIRED = ("grid_code", "user_id", "display_name", "post")
+
+RELATION_ZH = {
+    "户主": "head",
+    "本人": "head",
+    "配偶": "spouse",
+    "妻": "spouse",
+    "夫": "spouse",
+    "子女": "child",
+    "子": "child",
+    "女": "child",
+    "父母": "parent",
+    "父亲": "parent",
+    "母亲": "parent",
+    "孙子女": "grandchild",
+    "兄弟姐妹": "sibling",
+    "租客": "tenant",
+    "其他": "other",
+}
+TENURE_ZH = {"自有": "owned", "自住": "owned", "租住": "rented", "租赁": "rented", "其他": "other"}
+GENDER_ZH = {"男": "M", "女": "F"}
+TAG_BY_ZH = {zh: tag for tag, zh in domain.TAG_NAMES_ZH.items()}
+POST_BY_ZH = {zh: post for post, zh in domain.POST_NAMES_ZH.items()}
+PLACE_KIND_ZH = {
+    "商铺": "shop",
+    "门店": "shop",
+    "企业": "enterprise",
+    "学校": "school",
+    "医院": "hospital",
+    "市场": "market",
+    "楼宇": "office_tower",
+    "设施": "facility",
+    "隐患点": "hazard_point",
+    "社会组织": "organisation",
+    "组织": "organisation",
+    "党组织": "party_organisation",
+}
+TAG_SPLIT = re.compile(r"[;；,，、|\s]+")
+
+
+# --- reading files ----------------------------------------------------------------------------
+def decode_text(content: bytes) -> tuple[str, str]:
+    """Text and the encoding found: UTF-8 with BOM, UTF-8, or GBK (read as GB18030)."""
+    if content.startswith(b"\xef\xbb\xbf"):
+        return content[3:].decode("utf-8"), "utf-8-sig"
+    try:
+        return content.decode("utf-8"), "utf-8"
+    except UnicodeDecodeError:
+        pass
+    try:
+        return content.decode("gb18030"), "gbk"
+    except UnicodeDecodeError:
+        raise ValidationFailed(
+            details={"encoding": "the file is neither UTF-8 (with or without BOM) nor GBK"}
+        ) from None
+
+
+def _cell(value: Any) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, datetime):
+        return value.date().isoformat()
+    if isinstance(value, date):
+        return value.isoformat()
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    return str(value).strip()
+
+
+def read_table(filename: str, content: bytes) -> tuple[list[str], list[list[str]], str]:
+    """(header, rows, encoding) of a CSV or the first sheet of an XLSX file."""
+    if filename.lower().endswith((".xlsx", ".xlsm")) or content[:4] == b"PK\x03\x04":
+        import openpyxl
+
+        try:
+            book = openpyxl.load_workbook(io.BytesIO(content), read_only=True, data_only=True)
+        except Exception as exc:
+            raise ValidationFailed(details={"file": f"not a readable XLSX file: {exc}"}) from None
+        sheet = book.worksheets[0]
+        rows = [[_cell(v) for v in row] for row in sheet.iter_rows(values_only=True)]
+        book.close()
+        encoding = "xlsx"
+    else:
+        text, encoding = decode_text(content)
+        try:
+            rows = [[c.strip() for c in row] for row in csv.reader(io.StringIO(text))]
+        except csv.Error as exc:
+            raise ValidationFailed(details={"file": f"not a readable CSV file: {exc}"}) from None
+    while rows and not any(rows[0]):
+        rows.pop(0)
+    if not rows:
+        raise ValidationFailed(details={"file": "the file is empty"})
+    return rows[0], rows[1:], encoding
+
+
+def map_columns(
+    header: list[str], columns: dict[str, tuple[str, ...]], required: Iterable[str]
+) -> dict[str, int]:
+    """field -> column index; ValidationFailed naming missing and unknown columns."""
+    lookup = {alias.lower(): f for f, aliases in columns.items() for alias in aliases}
+    found: dict[str, int] = {}
+    unknown = []
+    for i, name in enumerate(header):
+        key = name.strip().lstrip("\ufeff").lower()
+        if not key:
+            continue
+        if key in lookup and lookup[key] not in found:
+            found[lookup[key]] = i
+        else:
+            unknown.append(name)
+    missing = [f for f in required if f not in found]
+    if missing or unknown:
+        problems = {}
+        if missing:
+            problems["missing_columns"] = missing
+        if unknown:
+            problems["unknown_columns"] = unknown
+        problems["expected"] = {f: list(a) for f, a in columns.items()}
+        raise ValidationFailed("the file's columns do not match", details={"columns": problems})
+    return found
+
+
+def table_records(
+    header: list[str], rows: list[list[str]], columns: dict, required: Iterable[str]
+) -> Iterator[tuple[int, dict[str, str]]]:
+    """(row number as a spreadsheet shows it, {field: text}) for each non-empty row."""
+    index = map_columns(header, columns, required)
+    for n, row in enumerate(rows, start=2):
+        if not any(row):
+            continue
+        yield n, {f: (row[i] if i < len(row) else "") for f, i in index.items()}
+
+
+# --- the plan of an import --------------------------------------------------------------------
+@dataclass
+class Plan:
+    kind: str
+    rows: int = 0
+    bad: dict[int, dict[str, str]] = field(default_factory=dict)
+    creates: list[dict] = field(default_factory=list)
+    updates: list[dict] = field(default_factory=list)
+    unchanged: int = 0
+    events: list[tuple[str, dict]] = field(default_factory=list)
+
+    def problem(self, row: int, where: str, what: str) -> None:
+        self.bad.setdefault(row, {})[where] = what
+
+    def report(self) -> dict:
+        bad_rows = [{"row": r, "problems": p} for r, p in sorted(self.bad.items())]
+        return {
+            "kind": self.kind,
+            "rows": self.rows,
+            "bad_rows": bad_rows[:MAX_BAD_ROWS],
+            "bad_row_count": len(bad_rows),
+            "created": len(self.creates),
+            "updated": len(self.updates),
+            "unchanged": self.unchanged,
+        }
+
+
+class Importer:
+    """Plans and applies imports against a GridStore (no nameko here: the benchmarks and
+    the service use it alike)."""
+
+    def __init__(self, store: GridStore, now: datetime, key: bytes, producer: str = "grid"):
+        self.store = store
+        self.now = now
+        self.key = key
+        self.producer = producer
+        self.changed_grids: list[tuple[str, dict | None, int]] = []
+
+    # entry points
+    def run(
+        self,
+        kind: str,
+        filename: str,
+        content: bytes,
+        actor: str | None = None,
+        dry_run: bool = False,
+    ) -> dict:
+        digest = hashlib.sha256(kind.encode() + b"\0" + content).hexdigest()
+        encoding = None
+        if kind == "grids":
+            plan = self.plan_grids(parse_feature_collection(content))
+        elif kind in ("households", "places", "staff"):
+            header, rows, encoding = read_table(filename, content)
+            if kind == "households":
+                plan = self.plan_households(household_records(header, rows))
+            elif kind == "places":
+                plan = self.plan_places(place_records(header, rows))
+            else:
+                plan = self.plan_staff(staff_records(header, rows))
+        else:
+            raise ValidationFailed(details={"kind": "one of grids, households, places, staff"})
+        report = {"file": filename, "encoding": encoding, **plan.report(), "applied": False}
+        if plan.bad or dry_run:
+            return report
+        previous = self.store.import_record(digest)
+        self.apply(plan)
+        report["applied"] = True
+        report["seen_before"] = previous is not None
+        self.store.record_import(
+            {
+                "_id": digest,
+                "kind": kind,
+                "file": filename,
+                "actor": actor,
+                "at": self.now,
+                "created": report["created"],
+                "updated": report["updated"],
+                "unchanged": report["unchanged"],
+            }
+        )
+        return report
+
+    def load_dataset(self, dataset: dict, user_ids: dict[str, str]) -> dict:
+        """Divisions, grids, households, places, staff (and optional reserve, party) of a
+        dataset dict, in that order; each part planned whole, then applied."""
+        summary: dict[str, Any] = {}
+        summary["divisions"] = self.put_divisions(dataset.get("divisions", []))
+        steps = [
+            ("grids", lambda: self.plan_grids(dataset.get("grids", {}).get("features", []))),
+            (
+                "households",
+                lambda: self.plan_households(
+                    (i + 1, [i + 1] * max(1, len(h.get("members") or [])), h)
+                    for i, h in enumerate(dataset.get("households", []))
+                ),
+            ),
+            (
+                "places",
+                lambda: self.plan_places(
+                    (i + 1, p) for i, p in enumerate(dataset.get("places", []))
+                ),
+            ),
+            (
+                "staff",
+                lambda: self.plan_staff(
+                    (i + 1, {**s, "user_id": _user_id(s, user_ids)})
+                    for i, s in enumerate(dataset.get("staff", []))
+                ),
+            ),
+        ]
+        for name, make in steps:
+            plan = make()
+            if plan.bad:
+                raise ValidationFailed(
+                    f"the dataset's {name} have bad rows; nothing more was loaded",
+                    details=plan.report(),
+                )
+            self.apply(plan)
+            summary[name] = {k: plan.report()[k] for k in ("created", "updated", "unchanged")}
+        for member in dataset.get("reserve", []):
+            self.store.put_reserve(
+                {"_id": f"{member['grid_code']}|{member['kind']}|{member['name']}", **member}
+            )
+        for unit in dataset.get("party_units", []):
+            self.store.put_party_unit({"_id": unit["grid_code"], **unit})
+        return summary
+
+    def put_divisions(self, divisions: list[dict]) -> dict:
+        counts: dict[str, int] = defaultdict(int)
+        for d in sorted(divisions, key=lambda d: len(d["code"])):
+            level = domain.division_level(d["code"])
+            if not level:
+                raise ValidationFailed(
+                    details={"divisions": f"{d['code']!r} is not a division code"}
+                )
+            doc = {
+                "_id": d["code"],
+                "name": d["name"],
+                "level": level,
+                "parent": domain.division_parent(d["code"]),
+            }
+            counts[self.store.put_division(doc)] += 1
+        return dict(counts)
+
+    # applying
+    def apply(self, plan: Plan) -> None:
+        if not plan.creates and not plan.updates and not plan.events:
+            return
+        collection = {
+            "grids": "grids",
+            "households": "households",
+            "places": "places",
+            "staff": "posts",
+        }[plan.kind]
+        outbox = [self._outbox_doc(t, p) for t, p in plan.events]
+
+        def work(session):
+            if plan.creates:
+                self.store.insert_many(collection, plan.creates, session=session)
+            if plan.updates:
+                self.store.replace_many(collection, plan.updates, session=session)
+            if outbox:
+                self.store.insert_many("outbox", outbox, session=session)
+
+        self.store.transaction(work)
+        if plan.kind == "grids":
+            for doc in plan.creates + plan.updates:
+                self.changed_grids.append((doc["_id"], doc.get("boundary"), doc["version"]))
+
+    def _outbox_doc(self, event_type: str, payload: dict) -> dict:
+        # The same entry OutboxWriter.record writes, made in bulk: an import of 100,000
+        # households cannot afford one round trip per event.
+        event = envelope(event_type, payload, producer=self.producer)
+        return {"_id": event["id"], "event": event, "created_at": self.now, "sent_at": None}
+
+    # grids
+    def plan_grids(self, features: list[Any]) -> Plan:
+        plan = Plan("grids")
+        items: dict[str, tuple[int, dict, Any]] = {}
+        for n, feature in enumerate(features, start=1):
+            plan.rows += 1
+            if not isinstance(feature, dict) or feature.get("type") != "Feature":
+                plan.problem(n, "feature", "a GeoJSON Feature")
+                continue
+            props = dict(feature.get("properties") or {})
+            data = {
+                "code": str(props.get("code") or ""),
+                "name": props.get("name"),
+                "kind": props.get("kind") or "comprehensive",
+                "dedicated_kind": props.get("dedicated_kind"),
+                "level": props.get("level"),
+            }
+            for where, what in domain.check_grid_fields(data).items():
+                plan.problem(n, where, what)
+            try:
+                geom = geometry.parse_boundary(feature.get("geometry"))
+            except geometry.BoundaryError as exc:
+                plan.problem(n, "geometry", exc.problem)
+                geom = None
+            code = data["code"]
+            if code in items:
+                plan.problem(n, "code", f"{code} appears twice (also feature {items[code][0]})")
+            if n not in plan.bad:
+                items[code] = (n, data, geom)
+        existing = self.store.grids_by_codes(items)
+        parents = self.store.grids_by_codes(
+            {domain.grid_parent(c) for c in items if domain.grid_level(c) > 1} - set(items)
+        )
+        wanted = sorted({domain.village_of(c) for c in items})
+        villages = {
+            d["_id"] for d in self.store.divisions.find({"_id": {"$in": wanted}}, {"_id": 1})
+        }
+        shapes: dict[str, Any] = {}
+        for code, (n, _, geom) in items.items():
+            current = existing.get(code)
+            if current is not None and current.get("retired"):
+                plan.problem(
+                    n, "code", f"{code} belonged to a retired grid; codes are never reused"
+                )
+            parent = domain.grid_parent(code)
+            if domain.grid_level(code) == 1:
+                if parent not in villages:
+                    plan.problem(n, "code", f"{code}: there is no village/community {parent}")
+            elif parent not in items and (parent not in parents or parents[parent].get("retired")):
+                plan.problem(n, "code", f"{code}: there is no parent grid {parent}")
+            shapes[code] = geom
+        self._plan_placements(plan, items, shapes, parents)
+        for code, (n, data, geom) in items.items():
+            if n in plan.bad:
+                continue
+            current = existing.get(code)
+            boundary = geometry.to_geojson(geom) if geom is not None else None
+            fields = {
+                "name": str(data["name"]).strip(),
+                "kind": data["kind"],
+                "dedicated_kind": data["dedicated_kind"] if data["kind"] == "dedicated" else None,
+                "boundary": boundary,
+            }
+            if current is None:
+                doc = {
+                    "_id": code,
+                    **fields,
+                    "level": domain.grid_level(code),
+                    "parent": domain.grid_parent(code),
+                    "village": domain.village_of(code),
+                    "version": 1,
+                    "retired": False,
+                    "created_at": self.now,
+                    "updated_at": self.now,
+                }
+                plan.creates.append(doc)
+                plan.events.append((GRID_CHANGED, _grid_payload(doc, "created")))
+            elif any(current.get(k) != v for k, v in fields.items()):
+                doc = {
+                    **current,
+                    **fields,
+                    "version": current["version"] + 1,
+                    "updated_at": self.now,
+                }
+                plan.updates.append(doc)
+                plan.events.append((GRID_CHANGED, _grid_payload(doc, "updated")))
+            else:
+                plan.unchanged += 1
+        return plan
+
+    def _plan_placements(self, plan: Plan, items: dict, shapes: dict, parents: dict) -> None:
+        """Child inside parent and no sibling overlaps, over the file and the database."""
+        by_parent: dict[str, dict[str, Any]] = defaultdict(dict)
+        for code, geom in shapes.items():
+            if geom is not None:
+                by_parent[domain.grid_parent(code)][code] = geom
+        for parent, mine in by_parent.items():
+            siblings = dict(mine)
+            for doc in self.store.children(parent):
+                if doc["_id"] not in items and doc.get("boundary"):
+                    siblings[doc["_id"]] = geometry.polygon_of(doc["boundary"])
+            for problem in geometry.overlaps_among(siblings):
+                a, b = problem.grids
+                for code in (a, b):
+                    if code in mine:
+                        plan.problem(items[code][0], "geometry", problem.message())
+            parent_geom = shapes.get(parent)
+            if parent_geom is None and parent in parents and parents[parent].get("boundary"):
+                parent_geom = geometry.polygon_of(parents[parent]["boundary"])
+            if parent_geom is None:
+                continue
+            for code, geom in mine.items():
+                for problem in geometry.check_placement(code, geom, parent_geom, parent, {}):
+                    plan.problem(items[code][0], "geometry", problem.message())
+        # a redrawn grid must still hold the children the file does not redraw
+        for code, geom in shapes.items():
+            if geom is None:
+                continue
+            for child in self.store.children(code):
+                if child["_id"] in items or not child.get("boundary"):
+                    continue
+                child_geom = geometry.polygon_of(child["boundary"])
+                for problem in geometry.check_placement(child["_id"], child_geom, geom, code, {}):
+                    plan.problem(items[code][0], "geometry", problem.message())
+
+    # households
+    def plan_households(self, records: Iterable[tuple[int, list[int], dict]]) -> Plan:
+        """records: (first row, member rows, household dict) — rows name bad input."""
+        plan = Plan("households")
+        today = self.now.astimezone(domain.LOCAL).date()
+        good: list[tuple[int, dict]] = []
+        seen: dict[str, int] = {}
+        for first, member_rows, data in records:
+            plan.rows += len(member_rows)
+            problems = domain.check_household(data, today)
+            for where, what in problems.items():
+                m = re.match(r"members\[(\d+)\]", where)
+                i = int(m.group(1)) if m else -1
+                row = member_rows[i] if 0 <= i < len(member_rows) else first
+                plan.problem(row, where, what)
+            if problems:
+                continue
+            key = domain.address_key(data["grid_code"], data["address"])
+            if key in seen:
+                plan.problem(first, "address", f"the same home as row {seen[key]}")
+                continue
+            seen[key] = first
+            good.append((first, data))
+        codes = {d["grid_code"] for _, d in good}
+        grids = self.store.grids_by_codes(codes)
+        existing = self.store.households_by_keys(list(seen))
+        for first, data in good:
+            grid = grids.get(data["grid_code"])
+            if grid is None or grid.get("retired"):
+                plan.problem(first, "grid_code", f"there is no grid {data['grid_code']}")
+                continue
+            key = domain.address_key(data["grid_code"], data["address"])
+            current = existing.get(key)
+            fields = domain.household_fields(data, current, self.key, new_id)
+            if current is None:
+                doc = {
+                    "_id": new_id(),
+                    **fields,
+                    "version": 1,
+                    "created_at": self.now,
+                    "updated_at": self.now,
+                    "last_visit_at": None,
+                    "last_care_at": None,
+                }
+                plan.creates.append(doc)
+                plan.events.append((HOUSEHOLD_CHANGED, _household_payload(doc, "created")))
+            elif domain.household_changed(current, fields):
+                doc = {
+                    **current,
+                    **fields,
+                    "version": current["version"] + 1,
+                    "updated_at": self.now,
+                }
+                plan.updates.append(doc)
+                plan.events.append((HOUSEHOLD_CHANGED, _household_payload(doc, "updated")))
+            else:
+                plan.unchanged += 1
+        return plan
+
+    # places
+    def plan_places(self, records: Iterable[tuple[int, dict]]) -> Plan:
+        plan = Plan("places")
+        good: list[tuple[int, dict]] = []
+        seen: dict[str, int] = {}
+        for n, data in records:
+            plan.rows += 1
+            problems = domain.check_place(data)
+            for where, what in problems.items():
+                plan.problem(n, where, what)
+            if problems:
+                continue
+            key = domain.place_key(data["grid_code"], data["kind"], data["name"])
+            if key in seen:
+                plan.problem(n, "name", f"the same place as row {seen[key]}")
+                continue
+            seen[key] = n
+            good.append((n, data))
+        grids = self.store.grids_by_codes({d["grid_code"] for _, d in good})
+        existing = self.store.places_by_keys(list(seen))
+        for n, data in good:
+            grid = grids.get(data["grid_code"])
+            if grid is None or grid.get("retired"):
+                plan.problem(n, "grid_code", f"there is no grid {data['grid_code']}")
+                continue
+            location = data.get("location")
+            if location and grid.get("boundary"):
+                shape = geometry.polygon_of(grid["boundary"])
+                if not shape.intersects(geometry.Point(float(location[0]), float(location[1]))):
+                    plan.problem(n, "location", f"{list(location)} lies outside grid {grid['_id']}")
+                    continue
+            fields = place_fields(data)
+            current = existing.get(fields["place_key"])
+            if current is None:
+                plan.creates.append(
+                    {"_id": new_id(), **fields, "version": 1, "created_at": self.now}
+                )
+            elif any(current.get(k) != v for k, v in fields.items()):
+                plan.updates.append({**current, **fields, "version": current["version"] + 1})
+            else:
+                plan.unchanged += 1
+        return plan
+
+    # staff
+    def plan_staff(self, records: Iterable[tuple[int, dict]]) -> Plan:
+        plan = Plan("staff")
+        good: list[tuple[int, dict]] = []
+        records = list(records)
+        grids = self.store.grids_by_codes({str(d.get("grid_code") or "") for _, d in records})
+        seen: dict[str, int] = {}
+        for n, data in records:
+            plan.rows += 1
+            grid = grids.get(str(data.get("grid_code") or ""))
+            if grid is None or grid.get("retired"):
+                plan.problem(n, "grid_code", f"there is no grid {data.get('grid_code')!r}")
+                continue
+            problems = domain.check_post(data, grid["level"])
+            for where, what in problems.items():
+                plan.problem(n, where, what)
+            if problems:
+                continue
+            key = f"{data['grid_code']}|{data['user_id']}|{data['post']}"
+            if key in seen:
+                plan.problem(n, "post", f"the same post as row {seen[key]}")
+                continue
+            seen[key] = n
+            good.append((n, data))
+        existing = {d["_id"]: d for d in self.store.posts.find({"_id": {"$in": list(seen)}})}
+        for _, data in good:
+            doc = {
+                "_id": f"{data['grid_code']}|{data['user_id']}|{data['post']}",
+                "grid_code": data["grid_code"],
+                "user_id": str(data["user_id"]),
+                "username": data.get("username") or None,
+                "display_name": data.get("display_name"),
+                "phone": data.get("phone") or None,
+                "post": data["post"],
+                "ab": data.get("ab") or None,
+            }
+            current = existing.get(doc["_id"])
+            if current is None:
+                plan.creates.append({**doc, "absent": False, "assigned_at": self.now})
+            elif any(current.get(k) != v for k, v in doc.items()):
+                plan.updates.append({**current, **doc})
+            else:
+                plan.unchanged += 1
+                continue
+            plan.events.append(
+                (
+                    STAFF_ASSIGNED,
+                    {
+                        "grid_code": doc["grid_code"],
+                        "user_id": doc["user_id"],
+                        "post": doc["post"],
+                        "ab": doc["ab"],
+                        "change": "assigned",
+                    },
+                )
+            )
+        return plan
+
+
+def _user_id(staff: dict, user_ids: dict[str, str]) -> str | None:
+    """The identity user id of a staff entry; the username stands in when none is known."""
+    username = staff.get("username")
+    return user_ids.get(username or "") or staff.get("user_id") or username
+
+
+def _grid_payload(doc: dict, change: str) -> dict:
+    return {
+        "code": doc["_id"],
+        "change": change,
+        "level": doc["level"],
+        "parent": doc["parent"],
+        "version": doc["version"],
+    }
+
+
+def _household_payload(doc: dict, change: str) -> dict:
+    return {
+        "household_id": doc["_id"],
+        "grid_code": doc["grid_code"],
+        "change": change,
+        "version": doc["version"],
+        "tags": doc["tags"],
+    }
+
+
+def place_fields(data: dict) -> dict:
+    contact = data.get("contact") or {}
+    location = data.get("location")
+    return {
+        "grid_code": data["grid_code"],
+        "kind": data["kind"],
+        "name": data["name"].strip(),
+        "place_key": domain.place_key(data["grid_code"], data["kind"], data["name"]),
+        "address": data.get("address") or None,
+        "location": [float(location[0]), float(location[1])] if location else None,
+        "contact": {"person": contact.get("person") or None, "phone": contact.get("phone") or None},
+        "note": data.get("note") or None,
+    }
+
+
+# --- turning rows into records ----------------------------------------------------------------
+def parse_feature_collection(content: bytes) -> list[Any]:
+    text, _ = decode_text(content)
+    try:
+        data = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise ValidationFailed(details={"file": f"not JSON: {exc}"}) from None
+    if not isinstance(data, dict) or data.get("type") != "FeatureCollection":
+        raise ValidationFailed(details={"file": "a GeoJSON FeatureCollection"})
+    features = data.get("features")
+    if not isinstance(features, list):
+        raise ValidationFailed(details={"file": "features must be a list"})
+    return features
+
+
+def _split_tags(text: str) -> list[str]:
+    return [TAG_BY_ZH.get(t, t) for t in TAG_SPLIT.split(text) if t]
+
+
+def household_records(
+    header: list[str], rows: list[list[str]]
+) -> Iterator[tuple[int, list[int], dict]]:
+    """One row per member; rows with the same grid and address make one household, whose
+    own fields come from its first row (later rows may leave them empty)."""
+    groups: dict[tuple, tuple[int, list[int], dict]] = {}
+    for n, r in table_records(header, rows, HOUSEHOLD_COLUMNS, HOUSEHOLD_REQUIRED):
+        key = (r["grid_code"], r["building"], r.get("unit", ""), r["room"])
+        if key not in groups:
+            tenure = r.get("tenure", "")
+            groups[key] = (
+                n,
+                [],
+                {
+                    "grid_code": r["grid_code"],
+                    "address": {
+                        "building": r["building"],
+                        "unit": r.get("unit", ""),
+                        "room": r["room"],
+                    },
+                    "housing": {
+                        "tenure": TENURE_ZH.get(tenure, tenure) or "owned",
+                        "landlord": r.get("landlord") or None,
+                        "landlord_phone": r.get("landlord_phone") or None,
+                    },
+                    "tags": _split_tags(r.get("tags", "")),
+                    "note": r.get("note") or None,
+                    "members": [],
+                },
+            )
+        first, member_rows, data = groups[key]
+        member_rows.append(n)
+        relation = r["relation"]
+        data["members"].append(
+            {
+                "name": r["name"],
+                "relation": RELATION_ZH.get(relation, relation),
+                "id_number": r.get("id_number") or None,
+                "phone": r.get("phone") or None,
+                "birth_date": r.get("birth_date") or None,
+                "gender": GENDER_ZH.get(r.get("gender", ""), r.get("gender") or None),
+            }
+        )
+    yield from groups.values()
+
+
+def place_records(header: list[str], rows: list[list[str]]) -> Iterator[tuple[int, dict]]:
+    for n, r in table_records(header, rows, PLACE_COLUMNS, PLACE_REQUIRED):
+        location: Any = None
+        if r.get("lon") or r.get("lat"):
+            location = [r.get("lon"), r.get("lat")]
+        yield (
+            n,
+            {
+                "grid_code": r["grid_code"],
+                "kind": PLACE_KIND_ZH.get(r["kind"], r["kind"]),
+                "name": r["name"],
+                "address": r.get("address") or None,
+                "location": location,
+                "contact": {
+                    "person": r.get("contact_person") or None,
+                    "phone": r.get("contact_phone") or None,
+                },
+                "note": r.get("note") or None,
+            },
+        )
+
+
+def staff_records(header: list[str], rows: list[list[str]]) -> Iterator[tuple[int, dict]]:
+    for n, r in table_records(header, rows, STAFF_COLUMNS, STAFF_REQUIRED):
+        yield (
+            n,
+            {
+                "grid_code": r["grid_code"],
+                "user_id": r["user_id"],
+                "username": r.get("username") or None,
+                "display_name": r["display_name"],
+                "phone": r.get("phone") or None,
+                "post": POST_BY_ZH.get(r["post"], r["post"]),
+                "ab": (r.get("ab") or "").upper() or None,
+            },
+        )

@@ -1,0 +1,392 @@
+"""Grid storage: divisions, grids, households, places, staff posts, reserve, party overlay,
+visits, audit of unmasked reads and import records, in the `wg_grid` database."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterable, Iterator
+from datetime import datetime
+from typing import Any
+
+from pymongo import ASCENDING, DESCENDING, MongoClient, ReturnDocument, UpdateOne
+from pymongo.client_session import ClientSession
+from pymongo.database import Database
+from pymongo.errors import DuplicateKeyError
+
+from contracts.errors import AlreadyExists
+from contracts.scope import narrowest, prefix_range
+from services.kit.commands import Commands
+from services.kit.mongo import MongoProvider, in_transaction
+
+BATCH = 1000  # insert_many chunk: SecantusDB takes a few thousand documents a second
+
+
+def scope_filter(field: str, scopes: Iterable[str]) -> dict:
+    """Match records whose `field` starts with one of `scopes` (indexed ranges)."""
+    ranges = [{field: prefix_range(s)} for s in narrowest(s for s in scopes if s)]
+    if not ranges:
+        return {"_id": {"$exists": False}}  # no scope: nothing
+    return ranges[0] if len(ranges) == 1 else {"$or": ranges}
+
+
+def new_id() -> str:
+    return uuid.uuid4().hex
+
+
+class GridStore:
+    def __init__(self, client: MongoClient, db: Database):
+        self.client = client
+        self.db = db
+        self.divisions = db["divisions"]
+        self.grids = db["grids"]
+        self.households = db["households"]
+        self.places = db["places"]
+        self.posts = db["posts"]
+        self.reserve = db["reserve"]
+        self.party_units = db["party_units"]
+        self.party_links = db["party_links"]
+        self.visits = db["visits"]
+        self.audit = db["audit"]
+        self.imports = db["imports"]
+        self.commands = Commands(client, db)
+
+    def prepare(self) -> None:
+        # grids and divisions are keyed by code: the _id index serves prefix ranges.
+        self.grids.create_index([("parent", ASCENDING)])
+        self.households.create_index([("grid_code", ASCENDING)])
+        self.households.create_index([("address_key", ASCENDING)], unique=True)
+        self.households.create_index([("names", ASCENDING)])
+        self.households.create_index([("tags", ASCENDING), ("grid_code", ASCENDING)])
+        self.households.create_index([("members.id_hash", ASCENDING)])
+        self.places.create_index([("grid_code", ASCENDING)])
+        self.places.create_index([("place_key", ASCENDING)], unique=True)
+        self.posts.create_index([("grid_code", ASCENDING)])
+        self.posts.create_index([("user_id", ASCENDING)])
+        self.reserve.create_index([("grid_code", ASCENDING)])
+        self.party_links.create_index([("grid_code", ASCENDING)])
+        self.visits.create_index([("household_id", ASCENDING), ("occurred_at", DESCENDING)])
+        self.visits.create_index([("worker_id", ASCENDING), ("occurred_at", DESCENDING)])
+        self.visits.create_index([("grid_code", ASCENDING), ("occurred_at", DESCENDING)])
+        self.audit.create_index([("at", DESCENDING)])
+
+    def ping(self) -> None:
+        self.db.command("ping")
+
+    def transaction(self, work):
+        return in_transaction(self.client, work)
+
+    def run_command(self, kind: str, client_id: str, body: Any, execute) -> Any:
+        return self.commands.run(kind, client_id, body, execute)
+
+    # --- divisions ---------------------------------------------------------------------
+    def division(self, code: str, session: ClientSession | None = None) -> dict | None:
+        return self.divisions.find_one({"_id": code}, session=session)
+
+    def divisions_under(self, prefix: str | None = None) -> list[dict]:
+        query = {"_id": prefix_range(prefix)} if prefix else {}
+        return list(self.divisions.find(query).sort("_id", ASCENDING))
+
+    def put_division(self, doc: dict, session: ClientSession | None = None) -> str:
+        """Insert or update; answers 'created', 'updated' or 'unchanged'."""
+        current = self.divisions.find_one({"_id": doc["_id"]}, session=session)
+        if current is None:
+            self.divisions.insert_one(doc, session=session)
+            return "created"
+        changes = {k: v for k, v in doc.items() if current.get(k) != v}
+        if not changes:
+            return "unchanged"
+        self.divisions.update_one({"_id": doc["_id"]}, {"$set": changes}, session=session)
+        return "updated"
+
+    # --- grids -------------------------------------------------------------------------
+    def grid(self, code: str, session: ClientSession | None = None) -> dict | None:
+        return self.grids.find_one({"_id": code}, session=session)
+
+    def grids_by_codes(self, codes: Iterable[str], session=None) -> dict[str, dict]:
+        codes = list(codes)
+        if not codes:
+            return {}
+        return {g["_id"]: g for g in self.grids.find({"_id": {"$in": codes}}, session=session)}
+
+    def grids_under(
+        self, prefix: str, level: int | None = None, retired: bool = False, session=None
+    ) -> list[dict]:
+        query: dict[str, Any] = {"_id": prefix_range(prefix)}
+        if level is not None:
+            query["level"] = level
+        if not retired:
+            query["retired"] = {"$ne": True}
+        return list(self.grids.find(query, session=session).sort("_id", ASCENDING))
+
+    def children(self, parent: str, session=None) -> list[dict]:
+        query = {"parent": parent, "retired": {"$ne": True}}
+        return list(self.grids.find(query, session=session).sort("_id", ASCENDING))
+
+    def insert_grid(self, doc: dict, session: ClientSession | None = None) -> dict:
+        try:
+            self.grids.insert_one(doc, session=session)
+        except DuplicateKeyError as exc:
+            raise AlreadyExists(
+                f"grid code {doc['_id']} exists (codes are never reused)",
+                details={"code": doc["_id"]},
+            ) from exc
+        return doc
+
+    def update_grid(
+        self, code: str, version: int, changes: dict, session: ClientSession | None = None
+    ) -> dict | None:
+        """Apply `changes` if the grid is still at `version`; None when it moved on."""
+        return self.grids.find_one_and_update(
+            {"_id": code, "version": version},
+            {"$set": changes, "$inc": {"version": 1}},
+            return_document=ReturnDocument.AFTER,
+            session=session,
+        )
+
+    def boundaries(self) -> Iterator[tuple[str, dict]]:
+        """Every live grid's boundary, for the locate index."""
+        cursor = self.grids.find(
+            {"retired": {"$ne": True}, "boundary": {"$ne": None}}, {"boundary": 1}
+        ).batch_size(5000)
+        for doc in cursor:
+            yield doc["_id"], doc["boundary"]
+
+    # --- households --------------------------------------------------------------------
+    def household(self, household_id: str, session=None) -> dict | None:
+        return self.households.find_one({"_id": household_id}, session=session)
+
+    def households_by_keys(self, keys: list[str], session=None) -> dict[str, dict]:
+        """Households by address key. Fetched by village range rather than `$in`: a range
+        scan is an order of magnitude faster than thousands of point look-ups here."""
+        wanted = set(keys)
+        found: dict[str, dict] = {}
+        for village in sorted({k[:12] for k in wanted}):
+            cursor = self.households.find({"grid_code": prefix_range(village)}, session=session)
+            for doc in cursor.batch_size(5000):
+                if doc["address_key"] in wanted:
+                    found[doc["address_key"]] = doc
+        return found
+
+    def insert_household(self, doc: dict, session: ClientSession | None = None) -> dict:
+        try:
+            self.households.insert_one(doc, session=session)
+        except DuplicateKeyError as exc:
+            raise AlreadyExists(
+                "a household file already exists for this address",
+                details={"address": doc["address"], "grid_code": doc["grid_code"]},
+            ) from exc
+        return doc
+
+    def insert_many(self, collection: str, docs: list[dict], session=None) -> None:
+        for i in range(0, len(docs), BATCH):
+            self.db[collection].insert_many(docs[i : i + BATCH], ordered=True, session=session)
+
+    def replace_many(self, collection: str, docs: list[dict], session=None) -> None:
+        """Whole-document replacements by _id, in bulk."""
+        from pymongo import ReplaceOne
+
+        for i in range(0, len(docs), BATCH):
+            ops = [ReplaceOne({"_id": d["_id"]}, d) for d in docs[i : i + BATCH]]
+            self.db[collection].bulk_write(ops, ordered=True, session=session)
+
+    def update_household(
+        self, household_id: str, version: int, changes: dict, session=None
+    ) -> dict | None:
+        try:
+            return self.households.find_one_and_update(
+                {"_id": household_id, "version": version},
+                {"$set": changes, "$inc": {"version": 1}},
+                return_document=ReturnDocument.AFTER,
+                session=session,
+            )
+        except DuplicateKeyError as exc:
+            raise AlreadyExists(
+                "another household file already has this address",
+                details={"address": changes.get("address")},
+            ) from exc
+
+    def mark_visited(self, household_id: str, at: datetime, care: bool, session=None) -> None:
+        fields = {"last_visit_at": at, **({"last_care_at": at} if care else {})}
+        self.households.update_one({"_id": household_id}, {"$max": fields}, session=session)
+
+    def search_households(
+        self,
+        scopes: Iterable[str],
+        name: str | None = None,
+        tag: str | None = None,
+        building: str | None = None,
+        grid_code: str | None = None,
+        limit: int = 50,
+        skip: int = 0,
+    ) -> list[dict]:
+        clauses: list[dict] = [scope_filter("grid_code", scopes)]
+        if grid_code:
+            clauses.append({"grid_code": prefix_range(grid_code)})
+        if name:
+            clauses.append({"names": prefix_range(name)})
+        if tag:
+            clauses.append({"tags": tag})
+        if building:
+            clauses.append({"address.building": building})
+        query = clauses[0] if len(clauses) == 1 else {"$and": clauses}
+        cursor = self.households.find(query).sort("address_key", ASCENDING)
+        return list(cursor.skip(skip).limit(limit))
+
+    def households_by_id_hash(self, id_hash: str, scopes: Iterable[str]) -> list[dict]:
+        query = {"$and": [{"members.id_hash": id_hash}, scope_filter("grid_code", scopes)]}
+        return list(self.households.find(query).limit(20))
+
+    def duty_rows(self, prefix: str) -> list[dict]:
+        """What the duty engine needs of every household under a grid."""
+        projection = {
+            "grid_code": 1,
+            "created_at": 1,
+            "last_visit_at": 1,
+            "last_care_at": 1,
+            "tags": 1,
+            "address": 1,
+        }
+        return list(self.households.find({"grid_code": prefix_range(prefix)}, projection))
+
+    def household_grid_codes(self, prefix: str) -> list[str]:
+        cursor = self.households.find({"grid_code": prefix_range(prefix)}, {"grid_code": 1})
+        return [d["grid_code"] for d in cursor]
+
+    def households_in(self, prefix: str, session=None) -> Iterator[dict]:
+        cursor = self.households.find({"grid_code": prefix_range(prefix)}, session=session)
+        return iter(cursor.sort("address_key", ASCENDING).batch_size(2000))
+
+    # --- places (five-element archive) -------------------------------------------------
+    def place(self, place_id: str, session=None) -> dict | None:
+        return self.places.find_one({"_id": place_id}, session=session)
+
+    def places_by_keys(self, keys: list[str], session=None) -> dict[str, dict]:
+        cursor = self.places.find({"place_key": {"$in": keys}}, session=session)
+        return {d["place_key"]: d for d in cursor}
+
+    def insert_place(self, doc: dict, session=None) -> dict:
+        try:
+            self.places.insert_one(doc, session=session)
+        except DuplicateKeyError as exc:
+            raise AlreadyExists(
+                "a record of this kind and name exists in the grid",
+                details={"grid_code": doc["grid_code"], "name": doc["name"]},
+            ) from exc
+        return doc
+
+    def update_place(self, place_id: str, version: int, changes: dict, session=None):
+        return self.places.find_one_and_update(
+            {"_id": place_id, "version": version},
+            {"$set": changes, "$inc": {"version": 1}},
+            return_document=ReturnDocument.AFTER,
+            session=session,
+        )
+
+    def places_under(self, prefix: str, kind: str | None = None, limit: int = 500) -> list[dict]:
+        query: dict[str, Any] = {"grid_code": prefix_range(prefix)}
+        if kind:
+            query["kind"] = kind
+        return list(self.places.find(query).sort("place_key", ASCENDING).limit(limit))
+
+    # --- staff posts -------------------------------------------------------------------
+    def posts_of_grid(self, code: str, session=None) -> list[dict]:
+        return list(self.posts.find({"grid_code": code}, session=session).sort("_id", 1))
+
+    def posts_under(self, prefix: str, session=None) -> list[dict]:
+        query = {"grid_code": prefix_range(prefix)}
+        return list(self.posts.find(query, session=session).sort("_id", 1))
+
+    def posts_of_grids(self, codes: Iterable[str]) -> list[dict]:
+        return list(self.posts.find({"grid_code": {"$in": list(codes)}}).sort("_id", 1))
+
+    def posts_of_user(self, user_id: str) -> list[dict]:
+        return list(self.posts.find({"user_id": user_id}).sort("grid_code", 1))
+
+    def post(self, post_id: str, session=None) -> dict | None:
+        return self.posts.find_one({"_id": post_id}, session=session)
+
+    def put_post(self, doc: dict, session=None) -> str:
+        current = self.posts.find_one({"_id": doc["_id"]}, session=session)
+        if current is None:
+            self.posts.insert_one(doc, session=session)
+            return "created"
+        changes = {
+            k: v for k, v in doc.items() if k not in ("assigned_at",) and current.get(k) != v
+        }
+        if not changes:
+            return "unchanged"
+        self.posts.update_one({"_id": doc["_id"]}, {"$set": changes}, session=session)
+        return "updated"
+
+    def delete_post(self, post_id: str, session=None) -> bool:
+        return self.posts.delete_one({"_id": post_id}, session=session).deleted_count == 1
+
+    def set_absent(self, grid_code: str, user_id: str, absent: bool, session=None) -> int:
+        result = self.posts.update_many(
+            {"grid_code": grid_code, "user_id": user_id},
+            {"$set": {"absent": absent}},
+            session=session,
+        )
+        return result.matched_count
+
+    # --- reserve team and party overlay ------------------------------------------------
+    def reserve_of(self, code: str) -> list[dict]:
+        return list(self.reserve.find({"grid_code": code}).sort("name", 1))
+
+    def put_reserve(self, doc: dict, session=None) -> str:
+        current = self.reserve.find_one({"_id": doc["_id"]}, session=session)
+        if current is None:
+            self.reserve.insert_one(doc, session=session)
+            return "created"
+        return "unchanged"
+
+    def delete_reserve(self, member_id: str) -> bool:
+        return self.reserve.delete_one({"_id": member_id}).deleted_count == 1
+
+    def put_party_unit(self, doc: dict, session=None) -> None:
+        self.party_units.replace_one({"_id": doc["_id"]}, doc, upsert=True, session=session)
+
+    def party_units_under(self, prefix: str) -> list[dict]:
+        return list(self.party_units.find({"_id": prefix_range(prefix)}).sort("_id", 1))
+
+    def put_party_link(self, doc: dict, session=None) -> None:
+        self.party_links.replace_one({"_id": doc["_id"]}, doc, upsert=True, session=session)
+
+    def party_links_under(self, prefix: str) -> list[dict]:
+        return list(self.party_links.find({"grid_code": prefix_range(prefix)}).sort("_id", 1))
+
+    # --- visits ------------------------------------------------------------------------
+    def insert_visit(self, doc: dict, session=None) -> dict:
+        self.visits.insert_one(doc, session=session)
+        return doc
+
+    def visits_where(self, query: dict, limit: int = 100) -> list[dict]:
+        return list(self.visits.find(query).sort("occurred_at", DESCENDING).limit(limit))
+
+    def count_visits(self, query: dict) -> int:
+        return self.visits.count_documents(query)
+
+    # --- audit and imports -------------------------------------------------------------
+    def write_audit(self, entry: dict) -> None:
+        self.audit.insert_one({"_id": new_id(), **entry})
+
+    def list_audit(self, query: dict, limit: int) -> list[dict]:
+        return list(self.audit.find(query).sort("at", DESCENDING).limit(limit))
+
+    def import_record(self, digest: str) -> dict | None:
+        return self.imports.find_one({"_id": digest})
+
+    def record_import(self, doc: dict, session=None) -> None:
+        self.imports.replace_one({"_id": doc["_id"]}, doc, upsert=True, session=session)
+
+    def bulk_update(self, collection: str, ops: list[UpdateOne], session=None) -> None:
+        for i in range(0, len(ops), BATCH):
+            self.db[collection].bulk_write(ops[i : i + BATCH], ordered=True, session=session)
+
+
+class GridStorage(MongoProvider):
+    def __init__(self, **kwargs):
+        super().__init__("grid", **kwargs)
+
+    def wrap(self, client, db):
+        return GridStore(client, db)
