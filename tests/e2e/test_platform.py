@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import pytest
+from pymongo import MongoClient
+
+from infra import demo
 
 pytestmark = pytest.mark.e2e
 
@@ -60,3 +63,20 @@ def test_pwa_shell_is_served_with_manifest(system):
     assert index.status_code == 200 and 'lang="zh-CN"' in index.text
     assert system.call("GET", "/some/client/route").text == index.text  # client-side routes
     assert system.call("GET", "/sw.js").status_code == 200
+
+
+def test_loading_demo_data_again_adds_nothing(system):
+    db = MongoClient(system.mongo_url)
+
+    def counts():
+        return {
+            (name, coll): db[name][coll].count_documents({})
+            for name in ("wg_identity", "wg_grid")
+            for coll in db[name].list_collection_names()
+            if coll not in ("audit", "_txn_probe", "outbox", "commands", "imports")
+        }
+
+    before = counts()
+    assert before[("wg_grid", "households")] > 1000
+    demo.load({"AMQP_URI": system.amqp_uri, "serializer": "json"})
+    assert counts() == before
