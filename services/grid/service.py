@@ -970,7 +970,7 @@ class GridService:
         out = exporting.export(self.store, kind, fmt, prefix, unmasked)
         if unmasked and kind in ("households", "places", "staff"):
             self._audit(
-                "export_unmasked", actor, roles, None, prefix=prefix, kind=kind, rows=out["rows"]
+                "export_unmasked", actor, roles, None, prefix=prefix, export=kind, rows=out["rows"]
             )
         out["content_b64"] = base64.b64encode(out.pop("content")).decode()
         return out

@@ -1,0 +1,320 @@
+"""The grid service in a real container, against the real broker and database."""
+
+from __future__ import annotations
+
+import base64
+import uuid
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from nameko.standalone.rpc import ClusterRpcProxy
+
+from contracts.errors import Conflict, IdempotencyConflict, NotFound, ValidationFailed
+from services.grid.demo import demo_dataset
+from services.grid.service import GridService
+from services.grid.synthetic import quad_geojson
+
+pytestmark = pytest.mark.interface
+
+VILLAGE = "330424001001"
+L1 = f"{VILLAGE}-001"
+L2 = f"{L1}-01"
+L3 = f"{L2}-01"
+SQUARE = [(120.940, 30.520), (120.943, 30.520), (120.943, 30.523), (120.940, 30.523)]
+WORKER = ["grid_worker"]
+
+
+def box(w, s, e, n):
+    return quad_geojson([(w, s), (e, s), (e, n), (w, n)])
+
+
+@pytest.fixture
+def grid(container_factory, service_config):
+    container = container_factory(GridService, service_config)
+    container.start()
+    with ClusterRpcProxy(service_config, timeout=30) as proxy:
+        yield proxy.grid
+
+
+@pytest.fixture
+def small(grid):
+    """A village with a level-1 grid, two buildings and one unit, and their staff."""
+    grid.put_divisions(
+        [
+            {"code": "330424", "name": "海盐县"},
+            {"code": "330424001", "name": "武原街道"},
+            {"code": VILLAGE, "name": "海兴社区"},
+        ]
+    )
+    grid.create_grid(
+        {"code": L1, "name": "一网格", "boundary": box(120.94, 30.52, 120.943, 30.523)}, "c1"
+    )
+    grid.create_grid(
+        {"code": L2, "name": "1幢", "boundary": box(120.94, 30.52, 120.9415, 30.523)}, "c2"
+    )
+    grid.create_grid(
+        {"code": L3, "name": "1幢1单元", "boundary": box(120.94, 30.52, 120.9415, 30.521)}, "c3"
+    )
+    for post in (
+        {
+            "grid_code": L1,
+            "user_id": "u-leader",
+            "post": "grid_leader",
+            "display_name": "王建国",
+            "phone": "13800000001",
+        },
+        {
+            "grid_code": L2,
+            "user_id": "u-a",
+            "post": "full_time_worker",
+            "ab": "A",
+            "display_name": "李明",
+            "phone": "13800000002",
+        },
+        {
+            "grid_code": L2,
+            "user_id": "u-b",
+            "post": "part_time_worker",
+            "ab": "B",
+            "display_name": "赵丽",
+            "phone": "13800000003",
+        },
+    ):
+        grid.assign_post(post)
+    return grid
+
+
+def household(room: str, grid_code: str = L3, **extra) -> dict:
+    return {
+        "grid_code": grid_code,
+        "address": {"building": "1", "unit": "1", "room": room},
+        "members": [
+            {
+                "name": "张伟",
+                "relation": "head",
+                "id_number": "330424198001010012",
+                "phone": "13912345678",
+            },
+        ],
+        "housing": {"tenure": "owned"},
+        "tags": extra.pop("tags", []),
+        **extra,
+    }
+
+
+def test_health(grid):
+    assert grid.health() == {"service": "grid", "ok": True}
+
+
+def test_grid_tree_locate_and_refusals(small):
+    grid = small
+    found = grid.locate(120.9405, 30.5205)
+    assert found["code"] == L3
+    assert [c["code"] for c in found["chain"]] == [L1, L2, L3]
+    assert grid.locate(120.942, 30.5225)["code"] == L1  # no level-2 grid drawn there
+    with pytest.raises(NotFound):
+        grid.locate(121.5, 31.5)
+    # overlapping sibling: refused, names both grids and the overlap, nothing written
+    with pytest.raises(ValidationFailed) as refused:
+        grid.create_grid(
+            {"code": f"{L1}-02", "name": "2幢", "boundary": box(120.941, 30.52, 120.943, 30.523)},
+            "c4",
+        )
+    assert (
+        f"{L1}-02" in refused.value.details["boundary"] and L2 in refused.value.details["boundary"]
+    )
+    assert "m²" in refused.value.details["boundary"]
+    with pytest.raises(NotFound):
+        grid.get_grid(f"{L1}-02")
+    # outside the parent; a self-intersecting ring; a code that does not fit its parent
+    with pytest.raises(ValidationFailed) as outside:
+        grid.create_grid(
+            {"code": f"{L1}-03", "name": "3幢", "boundary": box(120.95, 30.52, 120.951, 30.521)},
+            "c5",
+        )
+    assert "outside its parent" in outside.value.details["boundary"]
+    bowtie = {
+        "type": "Polygon",
+        "coordinates": [
+            [
+                [120.941, 30.52],
+                [120.942, 30.521],
+                [120.942, 30.52],
+                [120.941, 30.521],
+                [120.941, 30.52],
+            ]
+        ],
+    }
+    with pytest.raises(ValidationFailed) as crossed:
+        grid.create_grid({"code": f"{L1}-04", "name": "4幢", "boundary": bowtie}, "c6")
+    assert "Self-intersection" in crossed.value.details["boundary"]
+    with pytest.raises(ValidationFailed) as misfit:
+        grid.create_grid({"code": "330424001001-1", "name": "x"}, "c7")
+    assert "code" in misfit.value.details
+    # the index follows a change: redraw building 1 smaller, the point falls to level 1
+    current = grid.get_grid(L2)
+    with pytest.raises(ValidationFailed):  # its unit would stick out
+        grid.update_grid(
+            L2, {"boundary": box(120.94, 30.521, 120.9415, 30.523)}, current["version"]
+        )
+    grid.update_grid(L2, {"name": "一号楼"}, current["version"])
+    with pytest.raises(Conflict):
+        grid.update_grid(L2, {"name": "stale"}, current["version"])
+    cover = grid.grid_cover(L1)
+    assert 0.4 < cover["uncovered_share"] < 0.6
+    fc = grid.grid_geojson(L1)
+    assert {f["properties"]["code"] for f in fc["features"]} == {L1, L2}
+
+
+def test_household_scope_masking_versions_and_audit(small):
+    grid = small
+    scopes = [L1]
+    created = grid.create_household(
+        household("101", tags=["elderly_alone"]), "h1", "u-a", WORKER, scopes
+    )
+    assert created["members"][0]["phone"] == "13912345678"  # a worker of the grid needs it
+    assert created["members"][0]["id_number"] == "330424********0012"
+    again = grid.create_household(
+        household("101", tags=["elderly_alone"]), "h1", "u-a", WORKER, scopes
+    )
+    assert again["id"] == created["id"]
+    with pytest.raises(IdempotencyConflict):
+        grid.create_household(household("102"), "h1", "u-a", WORKER, scopes)
+    # out of scope: 404, never the data
+    with pytest.raises(NotFound):
+        grid.get_household(created["id"], "u-x", WORKER, ["330424001001-002"])
+    with pytest.raises(NotFound):
+        grid.create_household(household("103"), "h3", "u-x", WORKER, ["330424001001-002"])
+    # an instructor sees masked phones
+    seen = grid.get_household(created["id"], "u-i", ["instructor"], [VILLAGE])
+    assert seen["members"][0]["phone"] == "139****5678" and seen["masked"] is True
+    # stale update: 409 with the current record; a fresh one bumps the version
+    edited = grid.update_household(
+        created["id"], {"tags": ["elderly_alone", "hardship"]}, 1, "u-a", WORKER, scopes
+    )
+    assert edited["version"] == 2 and "hardship" in edited["tags"]
+    with pytest.raises(Conflict) as stale:
+        grid.update_household(created["id"], {"tags": []}, 1, "u-b", WORKER, scopes)
+    assert stale.value.details["current"]["version"] == 2
+    # sending back the masked file keeps the stored phone and ID hash
+    masked = grid.get_household(created["id"], "u-i", ["instructor"], [VILLAGE])
+    grid.update_household(
+        created["id"], {"members": masked["members"], "note": "复核"}, 2, "u-a", WORKER, scopes
+    )
+    assert (
+        grid.find_by_id_number("330424198001010012", "u-a", WORKER, scopes)[0]["id"]
+        == created["id"]
+    )
+    assert (
+        grid.get_household(created["id"], "u-a", WORKER, scopes)["members"][0]["phone"]
+        == "13912345678"
+    )
+    # search by name prefix, tag, building — within scope only
+    assert [h["id"] for h in grid.search_households(scopes, name="张")] == [created["id"]]
+    assert grid.search_households(scopes, tag="hardship")[0]["head"] == "张伟"
+    assert grid.search_households(["330424001001-002"], name="张") == []
+    # a household in a grid that does not exist
+    with pytest.raises(ValidationFailed) as nogrid:
+        grid.create_household(household("1", grid_code=f"{L1}-09"), "h9", "u-a", WORKER, scopes)
+    assert "grid_code" in nogrid.value.details
+    kinds = [a["kind"] for a in grid.list_audit()]
+    assert "household_unmasked" in kinds and "id_lookup" in kinds
+
+
+def test_posts_on_duty_visits_and_coverage(small):
+    grid = small
+    assert grid.on_duty(L3)["user_id"] == "u-a"  # level 3 has nobody: its parent's A
+    grid.set_absent(L2, "u-a", True)
+    duty = grid.on_duty(L3)
+    assert (duty["user_id"], duty["ab"]) == ("u-b", "B")
+    grid.set_absent(L2, "u-b", True)
+    assert grid.on_duty(L3)["user_id"] == "u-leader"
+    grid.set_absent(L2, "u-a", False)
+    board = grid.notice_board(L2)
+    assert {s["name"] for s in board["staff"]} == {"王建国", "李明", "赵丽"}
+    assert set(board["staff"][0]) == {
+        "grid_code",
+        "grid_name",
+        "name",
+        "post",
+        "post_zh",
+        "ab",
+        "phone",
+    }
+
+    h = grid.create_household(household("201"), "h-v", "u-a", WORKER, [L1])
+    when = (datetime.now(UTC) - timedelta(hours=1)).isoformat()
+    visit = {
+        "household_id": h["id"],
+        "kind": "routine",
+        "occurred_at": when,
+        "findings": {"hazards": ["楼道堆物"]},
+    }
+    first = grid.log_visit(visit, "v-1", "u-a", WORKER, [L1])
+    assert grid.log_visit(visit, "v-1", "u-a", WORKER, [L1])["id"] == first["id"]
+    with pytest.raises(IdempotencyConflict):
+        grid.log_visit({**visit, "kind": "care"}, "v-1", "u-a", WORKER, [L1])
+    with pytest.raises(ValidationFailed):
+        grid.log_visit({**visit, "kind": "party"}, "v-2", "u-a", WORKER, [L1])
+    assert len(grid.list_visits([L1], household_id=h["id"])) == 1
+    cov = grid.grid_coverage(L2, [L1])
+    assert (cov["households"], cov["visited"], cov["share"]) == (1, 1, 1.0)
+    assert 1 <= cov["days_left"] <= 92
+    mine = {g["code"]: g for g in grid.my_grids("u-a", [L1])}
+    assert mine[L2]["coverage"]["visits_by_me"] == 1
+    board = grid.duty_board(L1, [L1])
+    assert {g["code"] for g in board["grids"]} == {L1, L2, L3}
+    rules = {(w["code"], w["rule"]) for w in grid.grid_warnings(VILLAGE)}
+    assert (L1, "level1_too_small") in rules and (L3, "no_b_post") in rules
+
+
+def test_import_report_all_or_nothing_and_idempotent(small):
+    grid = small
+    header = "网格编码,楼栋,单元,房号,住房性质,标签,姓名,与户主关系,身份证号,手机号\n"
+    good = header + f"{L3},1,1,301,自有,独居老人,钱多多,户主,330424195001010019,13700000001\n"
+    good += f"{L3},1,1,302,租住,,孙红,户主,,\n"  # rented without a landlord: bad
+    good += (
+        f"{L3},1,1,303,自有,,周一,户主,330424195001010017,1370000000\n"  # bad check digit, phone
+    )
+    content = base64.b64encode(good.encode("gbk")).decode()
+    with pytest.raises(ValidationFailed) as bad:
+        grid.import_file("households", "户.csv", content)
+    rows = {r["row"]: r["problems"] for r in bad.value.details["bad_rows"]}
+    assert set(rows) == {3, 4} and "housing.landlord" in rows[3]
+    assert set(rows[4]) == {"members[0].id_number", "members[0].phone"}
+    assert grid.search_households([L1]) == []  # nothing written
+    fixed = good.replace(",租住,,孙红", ",租住,,孙红").splitlines()[:2]
+    fixed.append(f"{L3},1,1,303,自有,,周一,户主,330424195001010027,13700000002")
+    content = base64.b64encode(("\ufeff" + "\n".join(fixed) + "\n").encode("utf-8")).decode()
+    report = grid.import_file("households", "户.csv", content)
+    assert (report["encoding"], report["created"]) == ("utf-8-sig", 2)
+    again = grid.import_file("households", "户.csv", content)
+    assert (again["created"], again["updated"], again["unchanged"]) == (0, 0, 2)
+    with pytest.raises(ValidationFailed) as columns:
+        grid.import_file("households", "x.csv", base64.b64encode(b"a,b\n1,2\n").decode())
+    assert "missing_columns" in columns.value.details["columns"]
+    # export as XLSX, import it again: nothing changes
+    out = grid.export_file("households", "xlsx", L1, "u-leader", ["grid_leader"], [L1])
+    assert out["rows"] == 2
+    back = grid.import_file("households", out["filename"], out["content_b64"])
+    assert (back["created"], back["updated"], back["unchanged"]) == (0, 0, 2)
+
+
+def test_demo_dataset_loads_twice_without_change(grid):
+    dataset = demo_dataset()
+    first = grid.load_dataset(dataset, {"worker01": "uid-worker01"})
+    assert first["households"]["created"] == len(dataset["households"])
+    second = grid.load_dataset(dataset, {"worker01": "uid-worker01"})
+    assert second["households"] == {
+        "created": 0,
+        "updated": 0,
+        "unchanged": len(dataset["households"]),
+    }
+    assert second["grids"]["created"] == 0 and second["staff"]["created"] == 0
+    mine = grid.my_grids("uid-worker01", ["330424001001-001"])
+    assert {g["level"] for g in mine} == {1, 2, 3}
+    point = grid.locate(120.9410, 30.5195)
+    assert point["level"] == 3 and point["code"].startswith("330424001001-001-01")
+    client = uuid.uuid4().hex
+    assert client  # the demo data answers scoped searches too
+    assert len(grid.search_households(["330424001001-001"], limit=10)) == 10
