@@ -6,7 +6,7 @@ from flask import Flask
 
 from gateway import config as gateway_config
 from gateway import errors, openapi, pwa, requestlog, security
-from gateway.api import admin, auth, echo, health
+from gateway.api import admin, auth, echo, grid, grid_import, grid_staff, health, households, visits
 from gateway.rpc import RpcPool
 
 
@@ -24,6 +24,8 @@ def create_app(config: dict | None = None) -> Flask:
     errors.install(app)
     security.install(app)
     for blueprint in (health.bp, auth.bp, admin.bp, echo.bp, openapi.bp):
+        app.register_blueprint(blueprint)
+    for blueprint in (grid.bp, households.bp, grid_staff.bp, visits.bp, grid_import.bp):
         app.register_blueprint(blueprint)
     app.register_blueprint(pwa.bp)  # last: its catch-all route serves the app shell
     return app

@@ -15,6 +15,7 @@ from apispec.ext.marshmallow import MarshmallowPlugin
 from flask import Blueprint, Flask, current_app, jsonify
 from marshmallow import Schema, fields
 
+from contracts import grid_http as grid_schemas
 from contracts import identity as identity_schemas
 from contracts.errors import CATALOG
 
@@ -36,7 +37,7 @@ SECURITY = {
 
 def _schemas() -> dict[str, type[Schema]]:
     found: dict[str, type[Schema]] = {"Error": Error}
-    for module in (identity_schemas,):
+    for module in (identity_schemas, grid_schemas):
         for name in dir(module):
             obj = getattr(module, name)
             if isinstance(obj, type) and issubclass(obj, Schema) and obj is not Schema:

@@ -1,0 +1,229 @@
+"""Who serves a grid: staff posts (A/B), who is on duty, the emergency reserve team, the
+party overlay, a worker's own grids and the leader's duty board.
+
+Roles: posts and the reserve team are changed by an admin (operator, county/town/community
+admin) covering the grid; grid leaders may also mark their workers absent. Reading needs
+a login and a scope covering the grid (else 404).
+"""
+
+from __future__ import annotations
+
+from flask import Blueprint, jsonify
+
+from contracts.errors import ValidationFailed
+from contracts.grid_http import (
+    AbsenceIn,
+    DutyBoardOut,
+    DutyBoardQuery,
+    MyGridOut,
+    OnDutyOut,
+    PartyLinkIn,
+    PartyLinkOut,
+    PartyOverlayOut,
+    PartyUnitIn,
+    PartyUnitOut,
+    PostIn,
+    PostListQuery,
+    PostOut,
+    ReserveMemberIn,
+    ReserveMemberOut,
+)
+from gateway.api.grid_access import (
+    ADMINS,
+    LEADERS,
+    READERS,
+    STAFF,
+    grid,
+    query,
+    scopes,
+    visible,
+)
+from gateway.body import json_body
+from gateway.security import authenticated, current_principal, requires_roles
+
+bp = Blueprint("grid_staff", __name__, url_prefix="/api/v1")
+IS_GRID_CODE = "-"  # grid codes carry segments after the village code; divisions do not
+
+
+# --- staff posts ------------------------------------------------------------------------
+@bp.get("/grids/<code>/posts")
+@authenticated()
+def list_posts(code: str):
+    """Posts on a grid (`subtree=true`: on it and every grid under it).
+    Any signed-in user whose scopes cover the grid (else 404).
+    ---
+    security: bearer
+    parameters: [subtree]
+    responses: {200: [PostOut], 400: Error, 401: Error, 404: Error}
+    """
+    args = query(PostListQuery())
+    return jsonify(PostOut(many=True).dump(grid("list_posts", visible(code), args["subtree"])))
+
+
+@bp.post("/grids/<code>/posts")
+@requires_roles(*ADMINS)
+def assign_post(code: str):
+    """Put a user in a post on a grid (A or B on levels 2 and 3); the same twice is one.
+    Roles: operator, county/town/community admin covering the grid (else 404).
+    ---
+    security: bearer
+    requestBody: PostIn
+    responses: {200: PostOut, 400: Error, 401: Error, 403: Error, 404: Error}
+    """
+    data = json_body(PostIn())
+    post = grid("assign_post", {**data, "grid_code": visible(code)}, current_principal().id)
+    return jsonify(PostOut().dump(post))
+
+
+@bp.delete("/grids/<code>/posts/<user_id>/<post>")
+@requires_roles(*ADMINS)
+def remove_post(code: str, user_id: str, post: str):
+    """End a user's post on a grid.
+    Roles: operator, county/town/community admin covering the grid (else 404).
+    ---
+    security: bearer
+    responses: {204: null, 401: Error, 403: Error, 404: Error}
+    """
+    grid("remove_post", visible(code), user_id, post, current_principal().id)
+    return "", 204
+
+
+@bp.put("/grids/<code>/posts/<user_id>/absence")
+@requires_roles("grid_leader", *ADMINS)
+def set_absent(code: str, user_id: str):
+    """Mark a worker absent (the B post takes over) or back; answers who is on duty now.
+    Roles: grid_leader, operator, county/town/community admin covering the grid.
+    ---
+    security: bearer
+    requestBody: AbsenceIn
+    responses: {200: OnDutyOut, 400: Error, 401: Error, 403: Error, 404: Error}
+    """
+    data = json_body(AbsenceIn())
+    duty = grid("set_absent", visible(code), user_id, data["absent"], current_principal().id)
+    return jsonify(OnDutyOut().dump(duty))
+
+
+@bp.get("/grids/<code>/on-duty")
+@authenticated(allow_api_key=True)
+def on_duty(code: str):
+    """Who handles grid X now: A, or B while A is absent, up to the level-1 leader.
+    Any signed-in user or API key whose scopes cover the grid (else 404).
+    ---
+    security: [bearer, apiKey]
+    responses: {200: OnDutyOut, 401: Error, 404: Error}
+    """
+    return jsonify(OnDutyOut().dump(grid("on_duty", visible(code))))
+
+
+# --- reserve team and party overlay -------------------------------------------------------
+@bp.get("/grids/<code>/reserve")
+@requires_roles(*READERS, "operator")
+def list_reserve(code: str):
+    """The emergency reserve team (应急预备队) of a level-1 grid.
+    Roles: grid staff and admins whose scopes cover the grid (else 404).
+    ---
+    security: bearer
+    responses: {200: [ReserveMemberOut], 401: Error, 403: Error, 404: Error}
+    """
+    members = grid("list_reserve", visible(code), scopes())
+    return jsonify(ReserveMemberOut(many=True).dump(members))
+
+
+@bp.post("/grids/<code>/reserve")
+@requires_roles("grid_leader", *ADMINS)
+def add_reserve_member(code: str):
+    """Add someone to a level-1 grid's reserve team; the same name and kind twice is one.
+    Roles: grid_leader, operator, county/town/community admin covering the grid.
+    ---
+    security: bearer
+    requestBody: ReserveMemberIn
+    responses: {200: ReserveMemberOut, 400: Error, 401: Error, 403: Error, 404: Error}
+    """
+    data = json_body(ReserveMemberIn())
+    member = grid("add_reserve_member", visible(code), data, current_principal().id)
+    return jsonify(ReserveMemberOut().dump(member))
+
+
+@bp.get("/grids/<code>/party")
+@requires_roles(*READERS, "operator")
+def party_overlay(code: str):
+    """Party units on the grids under `code` and party members' household links.
+    Roles: grid staff and admins whose scopes cover the grid (else 404).
+    ---
+    security: bearer
+    responses: {200: PartyOverlayOut, 401: Error, 403: Error, 404: Error}
+    """
+    return jsonify(PartyOverlayOut().dump(grid("party_overlay", visible(code), scopes())))
+
+
+@bp.put("/grids/<code>/party-unit")
+@requires_roles(*ADMINS)
+def set_party_unit(code: str):
+    """Set the party branch or group on a grid (支部建在网格上).
+    Roles: operator, county/town/community admin covering the grid.
+    ---
+    security: bearer
+    requestBody: PartyUnitIn
+    responses: {200: PartyUnitOut, 400: Error, 401: Error, 403: Error, 404: Error}
+    """
+    data = json_body(PartyUnitIn())
+    unit = grid("set_party_unit", visible(code), data, current_principal().id)
+    return jsonify(PartyUnitOut().dump(unit))
+
+
+@bp.put("/grids/<code>/party-links")
+@requires_roles("grid_leader", *ADMINS)
+def link_party_member(code: str):
+    """Link a party member to the households they serve (党员联户); replaces their links.
+    Roles: grid_leader, operator, county/town/community admin covering the grid.
+    ---
+    security: bearer
+    requestBody: PartyLinkIn
+    responses: {200: PartyLinkOut, 400: Error, 401: Error, 403: Error, 404: Error}
+    """
+    data = json_body(PartyLinkIn())
+    link = grid(
+        "link_party_member",
+        visible(code),
+        data["member"],
+        data["household_ids"],
+        current_principal().id,
+        scopes(),
+    )
+    return jsonify(PartyLinkOut().dump(link))
+
+
+# --- a worker's grids and the leader's duty board -----------------------------------------
+@bp.get("/me/grids")
+@requires_roles(*STAFF)
+def my_grids():
+    """The grids the signed-in worker holds posts on, with visit coverage of each.
+    Roles: grid_worker, grid_leader, instructor.
+    ---
+    security: bearer
+    responses: {200: [MyGridOut], 401: Error, 403: Error}
+    """
+    found = grid("my_grids", current_principal().id, scopes())
+    return jsonify(MyGridOut(many=True).dump(found))
+
+
+@bp.get("/duty-board")
+@requires_roles(*LEADERS)
+def duty_board():
+    """The leader's board: staff on duty and visit coverage/overdue per grid under `code`.
+    Roles: grid_leader, instructor, operator, county/town/community admin. Without
+    `code`, the caller's first grid scope.
+    ---
+    security: bearer
+    parameters: [code]
+    responses: {200: DutyBoardOut, 400: Error, 401: Error, 403: Error, 404: Error}
+    """
+    args = query(DutyBoardQuery())
+    code = args.get("code")
+    if not code:
+        grids = [s for s in current_principal().scopes if IS_GRID_CODE in s]
+        if not grids:
+            raise ValidationFailed(details={"code": "required: your scope is not one grid"})
+        code = grids[0]
+    board = grid("duty_board", visible(code), scopes())
+    return jsonify(DutyBoardOut().dump(board))
