@@ -288,6 +288,22 @@ class HouseholdSearchQuery(Schema):
     offset = fields.Integer(load_default=0, validate=validate.Range(min=0, max=100_000))
 
 
+class AuditQuery(Schema):
+    kind = fields.String(validate=validate.Length(min=1, max=40))
+    actor = fields.String(validate=validate.Length(min=1, max=64))
+    limit = fields.Integer(load_default=100, validate=validate.Range(min=1, max=1000))
+
+
+class GridAuditOut(Schema):
+    id = fields.String()
+    at = fields.String()
+    kind = fields.String(metadata={"description": "household_unmasked, id_lookup, …"})
+    actor = fields.String(allow_none=True)
+    roles = fields.List(fields.String())
+    record_id = fields.String(allow_none=True)
+    detail = fields.Dict()
+
+
 class IdNumberIn(Schema):
     id_number = fields.String(required=True, validate=validate.Length(min=15, max=18))
 

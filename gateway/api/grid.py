@@ -86,7 +86,7 @@ def put_divisions():
         if len(code) > 4 and not principal.covers(code):
             raise Forbidden(details={"code": code})
     counts = grid("put_divisions", data["divisions"], principal.id)
-    return jsonify(DivisionCountsOut().dump(counts))
+    return jsonify(DivisionCountsOut().dump({"created": 0, "updated": 0, "unchanged": 0, **counts}))
 
 
 # --- grids --------------------------------------------------------------------------------

@@ -12,6 +12,8 @@ from __future__ import annotations
 from flask import Blueprint, jsonify
 
 from contracts.grid_http import (
+    AuditQuery,
+    GridAuditOut,
     HouseholdCreateIn,
     HouseholdLineOut,
     HouseholdOut,
@@ -26,7 +28,7 @@ from contracts.grid_http import (
 )
 from gateway.api.grid_access import EDITORS, READERS, caller, client_id, grid, query, scopes
 from gateway.body import json_body
-from gateway.security import requires_roles
+from gateway.security import current_principal, requires_roles
 
 bp = Blueprint("households", __name__, url_prefix="/api/v1")
 
@@ -182,3 +184,29 @@ def update_place(place_id: str):
     c = caller()
     updated = grid("update_place", place_id, data, version, c["actor"], c["roles"], c["scopes"])
     return jsonify(PlaceOut().dump(updated))
+
+
+# --- audit of personal data --------------------------------------------------------------
+def _about(entry: dict) -> str:
+    detail = entry.get("detail") or {}
+    return str(detail.get("grid_code") or detail.get("prefix") or "")
+
+
+@bp.get("/grid-audit")
+@requires_roles("operator", "county_admin")
+def grid_audit():
+    """Unmasked reads, ID-number look-ups and unmasked exports of resident data, newest
+    first. Roles: operator, county_admin; entries about grids outside their scopes are left
+    out.
+    ---
+    security: bearer
+    parameters: [kind, actor, limit]
+    responses: {200: [GridAuditOut], 400: Error, 401: Error, 403: Error}
+    """
+    args = query(AuditQuery())
+    principal = current_principal()
+    entries = grid("list_audit", args.get("kind"), args.get("actor"), args["limit"])
+    # an entry names the grid (reads) or the prefix (exports) it was about; ID look-ups
+    # name none and are kept
+    kept = [e for e in entries if principal.covers(_about(e)) or not _about(e)]
+    return jsonify(GridAuditOut(many=True).dump(kept))

@@ -26,7 +26,9 @@ ISO_ZONE = ("+00:00", "Z")
 @pytest.fixture(scope="module")
 def tokens(system):
     names = ("worker01", "worker02", "leader01", "community01", "county", "admin", "resident01")
-    return {name: system.login(name)["access_token"] for name in names}
+    found = {name: system.login(name)["access_token"] for name in names}
+    found["hx2"] = system.login("g2leader")["access_token"]  # leader of the second grid
+    return found
 
 
 def assert_error(answer, status: int, code: str) -> dict:
@@ -543,3 +545,135 @@ def test_openapi_lists_the_grid_paths(system):
     assert ref.endswith("HouseholdCreateIn")
     assert "HouseholdOut" in spec["components"]["schemas"]
     assert "security" not in spec["paths"]["/api/v1/public/grids/{code}/notice-board"]["get"]
+
+
+def id_number(first17: str) -> str:
+    weights = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
+    total = sum(int(c) * w for c, w in zip(first17, weights, strict=True))
+    return first17 + "10X98765432"[total % 11]
+
+
+def test_find_by_id_number_and_masked_round_trip_and_audit(system, tokens):
+    worker = tokens["worker01"]
+    number = id_number(f"33042419500101{uuid.uuid4().int % 1000:03d}")
+    body = {
+        "grid_code": MICRO,
+        "address": {"building": "1", "unit": "1", "room": f"ID-{uuid.uuid4().hex[:6]}"},
+        "members": [{"name": "身份证户主", "relation": "head", "id_number": number}],
+    }
+    created = system.call("POST", "/api/v1/households", worker, json=body).json()
+    shown = created["members"][0]["id_number"]
+    assert "*" in shown and shown != number and created["members"][0]["birth_date"] == "1950-01-01"
+    found = system.call(
+        "POST", "/api/v1/households/find-by-id-number", worker, json={"id_number": number}
+    )
+    assert found.status_code == 200, found.text
+    assert [h["id"] for h in found.json()] == [created["id"]]
+    elsewhere = system.call(
+        "POST", "/api/v1/households/find-by-id-number", tokens["hx2"], json={"id_number": number}
+    )
+    assert elsewhere.status_code == 200 and elsewhere.json() == []
+    bad = system.call(
+        "POST", "/api/v1/households/find-by-id-number", worker, json={"id_number": "1" * 18}
+    )
+    assert "id_number" in assert_error(bad, 400, "validation_failed")["details"]
+
+    # the masked file sent back keeps the stored number
+    keep = ("id", "name", "relation", "id_number")
+    members = [{k: m[k] for k in keep} for m in created["members"]]
+    members.append({"name": "新成员", "relation": "spouse"})
+    path = f"/api/v1/households/{created['id']}"
+    updated = system.call("PATCH", path, worker, json={"version": 1, "members": members})
+    assert updated.status_code == 200, updated.text
+    again = system.call(
+        "POST", "/api/v1/households/find-by-id-number", worker, json={"id_number": number}
+    )
+    assert [h["id"] for h in again.json()] == [created["id"]]
+    assert again.json()[0]["members"] == 2
+
+    audit = system.call("GET", "/api/v1/grid-audit", tokens["admin"], params={"limit": 50})
+    assert audit.status_code == 200, audit.text
+    kinds = {e["kind"] for e in audit.json()}
+    assert "id_lookup" in kinds and "household_unmasked" in kinds
+    assert all(e["at"].endswith(ISO_ZONE) for e in audit.json())
+    assert_error(system.call("GET", "/api/v1/grid-audit", worker), 403, "forbidden")
+
+
+def test_places_create_list_and_stale_update(system, tokens):
+    worker = tokens["worker01"]
+    grid = system.call("GET", f"/api/v1/grids/{MICRO}", worker, params={"boundary": "true"})
+    ring = grid.json()["boundary"]["coordinates"][0][:-1]
+    centre = [sum(p[0] for p in ring) / len(ring), sum(p[1] for p in ring) / len(ring)]
+    body = {
+        "grid_code": MICRO,
+        "kind": "facility",
+        "name": f"测试灭火器 {uuid.uuid4().hex[:6]}",
+        "location": centre,
+        "contact": {"person": "物业", "phone": "13700000000"},
+    }
+    created = system.call("POST", "/api/v1/places", worker, json=body)
+    assert created.status_code == 201, created.text
+    place = created.json()
+    assert place["element"] == "thing" and place["version"] == 1
+    listed = system.call("GET", "/api/v1/places", worker, params={"grid_code": MICRO}).json()
+    mine = next(p for p in listed if p["id"] == place["id"])
+    assert "*" in mine["contact"]["phone"]
+    path = f"/api/v1/places/{place['id']}"
+    assert system.call("PATCH", path, worker, json={"version": 1, "note": "已检查"}).ok
+    stale = system.call("PATCH", path, worker, json={"version": 1, "note": "旧"})
+    assert assert_error(stale, 409, "conflict")["details"]["current"]["version"] == 2
+    far = {**body, "name": "远处", "location": [121.5, 31.2]}
+    details = assert_error(
+        system.call("POST", "/api/v1/places", worker, json=far), 400, "validation_failed"
+    )["details"]
+    assert "location" in details
+    outside = system.call("GET", "/api/v1/places", worker, params={"grid_code": f"{G2}-01"})
+    assert_error(outside, 404, "not_found")
+
+
+def test_divisions_coverage_dry_run_and_visit_time(system, tokens):
+    divisions = system.call(
+        "GET", "/api/v1/divisions", tokens["worker01"], params={"prefix": "3304"}
+    )
+    assert {d["code"] for d in divisions.json()} >= {"330424", HAIXING}
+    same = system.call(
+        "PUT",
+        "/api/v1/divisions",
+        tokens["county"],
+        json={"divisions": [{"code": HAIXING, "name": "海兴社区"}]},
+    )
+    assert same.status_code == 200, same.text
+    assert same.json() == {"created": 0, "updated": 0, "unchanged": 1}
+    assert_error(
+        system.call(
+            "PUT",
+            "/api/v1/divisions",
+            tokens["community01"],
+            json={"divisions": [{"code": HAIXING, "name": "x"}]},
+        ),
+        403,
+        "forbidden",
+    )
+    coverage = system.call("GET", f"/api/v1/grids/{MICRO}/visit-coverage", tokens["leader01"])
+    assert coverage.status_code == 200, coverage.text
+    assert coverage.json()["households"] >= 30 and coverage.json()["period"]
+
+    room = uuid.uuid4().hex[:6]
+    text = household_csv([[MICRO, "试运行楼", "1", room, "周试运", "户主", "", ""]])
+    dry = imported(system, tokens["community01"], "households", text.encode(), "d.csv", dry_run=1)
+    assert dry.status_code == 200, dry.text
+    assert dry.json()["applied"] is False and dry.json()["created"] == 1
+    assert heads(system, tokens["community01"], "试运行楼") == {}
+
+    household = first_household(system, tokens["worker01"], grid_code=MICRO)
+    naive = system.call(
+        "POST",
+        "/api/v1/visits",
+        tokens["worker01"],
+        json={
+            "household_id": household["id"],
+            "occurred_at": "2024-05-01T10:00:00",
+            "client_id": uuid.uuid4().hex,
+        },
+    )
+    assert "occurred_at" in assert_error(naive, 400, "validation_failed")["details"]
