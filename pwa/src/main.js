@@ -42,6 +42,7 @@ setGuard((path) => {
 
 onSessionChange((what) => {
   if (what === 'expired') {
+    clearApiCache(); // whoever logs in next may be someone else
     loginNotice = '登录已过期，请重新登录';
     navigate('/login', { replace: true });
   } else if (what === 'logout') {

@@ -14,7 +14,7 @@ const SYNC_TAG = 'lianxin-outbox';
 self.skipWaiting();
 clientsClaim();
 
-precacheAndRoute(self.__WB_MANIFEST);
+precacheAndRoute(__PRECACHE_MANIFEST__); // compiled in by vite.config.js
 cleanupOutdatedCaches();
 
 // Client-side routes (/, /login, /sync, …) all open the precached shell.

@@ -108,7 +108,7 @@ class Phone:
         page = self.open("/login")
         page.get_by_label("用户名").fill(username)
         page.get_by_label("密码", exact=True).fill(password or self.system.demo_password)
-        page.get_by_role("button", name="登录").click()
+        page.get_by_role("button", name="登录", exact=True).click()
         expect(page.get_by_role("button", name="退出登录")).to_be_visible()
         return page
 

@@ -17,14 +17,14 @@ def test_wrong_password_shows_the_chinese_message_from_the_api(phone):
     page.get_by_label("用户名").fill("resident01")
     page.get_by_label("密码", exact=True).fill("not-the-password")
     with page.expect_response("**/api/v1/auth/login") as answer:
-        page.get_by_role("button", name="登录").click()
+        page.get_by_role("button", name="登录", exact=True).click()
     body = answer.value.json()
     assert answer.value.status == 401
     assert body["error"] == "invalid_credentials"
     alert = page.get_by_role("alert")
     expect(alert).to_have_text(body["message"])
     assert CHINESE.search(body["message"])
-    expect(page.get_by_role("button", name="登录")).to_be_enabled()
+    expect(page.get_by_role("button", name="登录", exact=True)).to_be_enabled()
     expect(page.get_by_label("用户名")).to_have_value("resident01")
 
 
@@ -32,7 +32,7 @@ def test_empty_fields_are_named_before_anything_is_sent(phone):
     page = phone.open("/login")
     sent = []
     page.on("request", lambda r: "/api/v1/auth/login" in r.url and sent.append(r))
-    page.get_by_role("button", name="登录").click()
+    page.get_by_role("button", name="登录", exact=True).click()
     expect(page.get_by_text("请输入用户名")).to_be_visible()
     expect(page.get_by_label("用户名")).to_be_focused()
     assert sent == []
@@ -72,13 +72,13 @@ def test_a_locked_account_counts_down_the_wait(phone):
     )
     page.get_by_label("用户名").fill("worker01")
     page.get_by_label("密码", exact=True).fill("whatever")
-    page.get_by_role("button", name="登录").click()
+    page.get_by_role("button", name="登录", exact=True).click()
     alert = page.get_by_role("alert")
     expect(alert).to_contain_text("密码错误次数过多，账号已临时锁定")
     expect(alert).to_contain_text(re.compile(r"请等待 [123] 秒后再试"))
     expect(page.locator("button[type=submit]")).to_be_disabled()
     expect(alert).to_contain_text("现在可以重新登录", timeout=6000)
-    expect(page.get_by_role("button", name="登录")).to_be_enabled()
+    expect(page.get_by_role("button", name="登录", exact=True)).to_be_enabled()
 
 
 HOMES = [

@@ -130,7 +130,7 @@ def test_a_revoked_session_stops_the_replay_and_asks_for_login(phone, context):
 
     # The write was kept, and goes out once the same user logs in again.
     page.get_by_label("密码", exact=True).fill(phone.system.demo_password)
-    page.get_by_role("button", name="登录").click()
+    page.get_by_role("button", name="登录", exact=True).click()
     expect(page.get_by_role("heading", name="网格工作台")).to_be_visible()
     expect(page.locator(".pending-bar")).to_have_text("全部已发送›", timeout=15_000)
     page.wait_for_timeout(500)

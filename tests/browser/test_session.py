@@ -62,7 +62,7 @@ def test_logout_returns_to_login_and_the_refresh_token_is_dead(phone):
         page.get_by_role("button", name="退出登录").click()
     assert answer.value.status == 204
     expect(page).to_have_url(phone.system.base_url + "/login")
-    expect(page.get_by_role("button", name="登录")).to_be_visible()
+    expect(page.get_by_role("button", name="登录", exact=True)).to_be_visible()
     assert phone.storage("localStorage", "lianxin.refresh_token") is None
     assert phone.storage("localStorage", "lianxin.user") is None
 
