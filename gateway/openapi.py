@@ -1,7 +1,8 @@
 """The OpenAPI document, built from the routes, their docstrings and the marshmallow schemas.
 
 Each view's docstring has a one-line summary, then after `---` a short YAML block:
-`requestBody: SchemaName`, `responses: {200: SchemaName | [SchemaName] | null}`,
+`requestBody: SchemaName | upload`,
+`responses: {200: SchemaName | [SchemaName] | download | null}`,
 `security: bearer | refresh | apiKey | [..]`, `parameters: [query names]`.
 """
 
@@ -28,6 +29,11 @@ class Error(Schema):
     details = fields.Raw(allow_none=True)
 
 
+DOWNLOAD_TYPES = (
+    "text/csv",
+    "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+    "application/geo+json",
+)
 SECURITY = {
     "bearer": {"type": "http", "scheme": "bearer", "bearerFormat": "JWT"},
     "refresh": {"type": "http", "scheme": "bearer", "bearerFormat": "JWT (refresh token)"},
@@ -61,7 +67,18 @@ def _operation(view) -> dict:
     extra = " ".join(line.strip() for line in summary.strip().splitlines()[1:])
     if extra:
         op["description"] = extra
-    if info.get("requestBody"):
+    if info.get("requestBody") == "upload":  # a file: multipart `file` field or the raw body
+        binary = {"type": "string", "format": "binary"}
+        op["requestBody"] = {
+            "required": True,
+            "content": {
+                "multipart/form-data": {
+                    "schema": {"type": "object", "properties": {"file": binary}}
+                },
+                "application/octet-stream": {"schema": binary},
+            },
+        }
+    elif info.get("requestBody"):
         op["requestBody"] = {
             "required": True,
             "content": {"application/json": {"schema": _ref(info["requestBody"])}},
@@ -69,7 +86,10 @@ def _operation(view) -> dict:
     responses = {}
     for status, schema in (info.get("responses") or {200: None}).items():
         entry: dict = {"description": "OK" if int(status) < 400 else "error"}
-        if schema:
+        if schema == "download":  # a file in one of the export formats
+            binary = {"schema": {"type": "string", "format": "binary"}}
+            entry["content"] = {kind: binary for kind in DOWNLOAD_TYPES}
+        elif schema:
             entry["content"] = {"application/json": {"schema": _ref(schema)}}
         responses[str(status)] = entry
     op["responses"] = responses

@@ -157,6 +157,7 @@ def import_file(kind: str):
     problems}]}; over 20 MiB is 413.
     ---
     security: bearer
+    requestBody: upload
     parameters: [dry_run, filename]
     responses: {200: ImportReportOut, 400: Error, 401: Error, 403: Error, 413: Error}
     """
@@ -185,7 +186,7 @@ def export_file(kind: str):
     ---
     security: bearer
     parameters: [format, prefix]
-    responses: {200: null, 400: Error, 401: Error, 403: Error, 404: Error}
+    responses: {200: download, 400: Error, 401: Error, 403: Error, 404: Error}
     """
     args = query(ExportQuery())
     _kind(kind)

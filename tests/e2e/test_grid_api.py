@@ -545,6 +545,10 @@ def test_openapi_lists_the_grid_paths(system):
     assert ref.endswith("HouseholdCreateIn")
     assert "HouseholdOut" in spec["components"]["schemas"]
     assert "security" not in spec["paths"]["/api/v1/public/grids/{code}/notice-board"]["get"]
+    upload = spec["paths"]["/api/v1/grid-imports/{kind}"]["post"]["requestBody"]["content"]
+    assert "multipart/form-data" in upload
+    download = spec["paths"]["/api/v1/grid-exports/{kind}"]["get"]["responses"]["200"]
+    assert "text/csv" in download["content"]
 
 
 def id_number(first17: str) -> str:
