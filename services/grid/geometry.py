@@ -12,7 +12,6 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-import numpy as np
 import shapely
 from shapely import STRtree
 from shapely.geometry import MultiPolygon, Point, Polygon, shape
@@ -187,7 +186,7 @@ class Located:
 @dataclass(frozen=True)
 class _Base:
     codes: list[str]
-    levels: np.ndarray
+    levels: list[int]
     tree: STRtree | None
     pos: dict[str, int]
 
@@ -198,7 +197,7 @@ def build_base(snapshot: Mapping[str, BaseGeometry]) -> _Base:
     geoms = [snapshot[c] for c in codes]
     return _Base(
         codes=codes,
-        levels=np.array([domain.grid_level(c) for c in codes], dtype=np.int8),
+        levels=[domain.grid_level(c) for c in codes],
         tree=STRtree(geoms) if geoms else None,
         pos={c: i for i, c in enumerate(codes)},
     )
@@ -218,7 +217,7 @@ class LocateIndex:
         self.rebuild_after = rebuild_after
         self._geoms: dict[str, BaseGeometry] = {}
         self._base = build_base({})
-        self._live = np.zeros(0, dtype=bool)
+        self._live = bytearray()  # 1 = the tree's entry is current (plain bytes: fast to index)
         self._overlay: dict[str, BaseGeometry] = {}
         self._overlay_tree: STRtree | None = None
         self._overlay_codes: list[str] = []
@@ -256,21 +255,21 @@ class LocateIndex:
         return dict(self._geoms)
 
     def install(self, snapshot: Mapping[str, BaseGeometry], base: _Base) -> None:
-        live = np.ones(len(base.codes), dtype=bool)
+        live = bytearray(b"\x01" * len(base.codes))
         overlay = {}
         for code, geom in self._geoms.items():
             if snapshot.get(code) is not geom:
                 overlay[code] = geom
         for code, geom in snapshot.items():
             if self._geoms.get(code) is not geom:
-                live[base.pos[code]] = False
+                live[base.pos[code]] = 0
         self._base, self._live = base, live
         self._overlay, self._overlay_tree = overlay, None
 
     def _mask(self, code: str) -> None:
         i = self._base.pos.get(code)
         if i is not None:
-            self._live[i] = False
+            self._live[i] = 0
         self._overlay_tree = None
 
     def locate(self, lon: float, lat: float) -> Located | None:
@@ -281,7 +280,7 @@ class LocateIndex:
         if base.tree is not None:
             for i in base.tree.query(point, predicate="intersects").tolist():
                 if live[i]:
-                    level = int(base.levels[i])
+                    level = base.levels[i]
                     code = base.codes[i]
                     if level > best_level or (level == best_level and best and code < best):
                         best, best_level = code, level
