@@ -21,14 +21,6 @@ from services.kit.mongo import MongoProvider, in_transaction
 BATCH = 1000  # insert_many chunk: SecantusDB takes a few thousand documents a second
 
 
-def scope_filter(field: str, scopes: Iterable[str]) -> dict:
-    """Match records whose `field` starts with one of `scopes` (indexed ranges)."""
-    ranges = [{field: prefix_range(s)} for s in narrowest(s for s in scopes if s)]
-    if not ranges:
-        return {"_id": {"$exists": False}}  # no scope: nothing
-    return ranges[0] if len(ranges) == 1 else {"$or": ranges}
-
-
 def new_id() -> str:
     return uuid.uuid4().hex
 
@@ -55,7 +47,9 @@ class GridStore:
         self.grids.create_index([("parent", ASCENDING)])
         self.households.create_index([("grid_code", ASCENDING)])
         self.households.create_index([("address_key", ASCENDING)], unique=True)
-        self.households.create_index([("names", ASCENDING)])
+        # compound with grid_code: the scoped searches (SecantusDB plans flat queries only)
+        self.households.create_index([("names", ASCENDING), ("grid_code", ASCENDING)])
+        self.households.create_index([("address.building", ASCENDING), ("grid_code", ASCENDING)])
         self.households.create_index([("tags", ASCENDING), ("grid_code", ASCENDING)])
         self.households.create_index([("members.id_hash", ASCENDING)])
         self.places.create_index([("grid_code", ASCENDING)])
@@ -219,22 +213,29 @@ class GridStore:
         limit: int = 50,
         skip: int = 0,
     ) -> list[dict]:
-        clauses: list[dict] = [scope_filter("grid_code", scopes)]
-        if grid_code:
-            clauses.append({"grid_code": prefix_range(grid_code)})
+        # One flat query per scope, merged here: SecantusDB plans `$and`/`$or` of ranges as
+        # a collection scan, a flat {field: …, grid_code: range} with an index.
+        filters: dict[str, Any] = {}
         if name:
-            clauses.append({"names": prefix_range(name)})
+            filters["names"] = prefix_range(name)
         if tag:
-            clauses.append({"tags": tag})
+            filters["tags"] = tag
         if building:
-            clauses.append({"address.building": building})
-        query = clauses[0] if len(clauses) == 1 else {"$and": clauses}
-        cursor = self.households.find(query).sort("address_key", ASCENDING)
-        return list(cursor.skip(skip).limit(limit))
+            filters["address.building"] = building
+        found: list[dict] = []
+        for scope in narrowest(s for s in scopes if s):
+            if grid_code and not (grid_code.startswith(scope) or scope.startswith(grid_code)):
+                continue
+            prefix = max(scope, grid_code or "", key=len)
+            query = {"grid_code": prefix_range(prefix), **filters}
+            cursor = self.households.find(query).sort("grid_code", ASCENDING)
+            found.extend(cursor.limit(skip + limit))
+        found.sort(key=lambda d: (d["grid_code"], d.get("address_key", "")))
+        return found[skip : skip + limit]
 
     def households_by_id_hash(self, id_hash: str, scopes: Iterable[str]) -> list[dict]:
-        query = {"$and": [{"members.id_hash": id_hash}, scope_filter("grid_code", scopes)]}
-        return list(self.households.find(query).limit(20))
+        found = self.households.find({"members.id_hash": id_hash}).limit(200)
+        return [d for d in found if any(d["grid_code"].startswith(s) for s in scopes if s)][:20]
 
     def duty_rows(self, prefix: str) -> list[dict]:
         """What the duty engine needs of every household under a grid."""
