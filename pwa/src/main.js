@@ -11,6 +11,9 @@ import { toast } from './toast.js';
 import { HOME_PATHS, homeView } from './views/home.js';
 import { loginView } from './views/login.js';
 import { syncView } from './views/sync.js';
+import { dutyBoardView, myGridsView } from './views/grids.js';
+import { householdView, householdsView, visitView } from './views/households.js';
+import { mapView } from './views/map.js';
 
 let loginNotice = '';
 
@@ -29,6 +32,13 @@ route('/login', () =>
 route('/', homeFor(null));
 for (const [key, path] of Object.entries(HOME_PATHS)) route(path, homeFor(key));
 route('/sync', () => syncView({ onLogout: logout }));
+route('/grids', () => myGridsView({ onLogout: logout }));
+route('/grids/:code', ({ code }) => householdsView({ code, onLogout: logout }));
+route('/grids/:code/map', ({ code }) => mapView({ code, onLogout: logout }));
+route('/households', () => householdsView({ onLogout: logout }));
+route('/households/:id', ({ id }) => householdView({ id, onLogout: logout }));
+route('/households/:id/visit', ({ id }) => visitView({ id, onLogout: logout }));
+route('/duty-board', () => dutyBoardView({ onLogout: logout }));
 route('*', homeFor(null));
 
 setGuard((path) => {
@@ -37,6 +47,8 @@ setGuard((path) => {
   if (path === '/login') return '/';
   const key = Object.keys(HOME_PATHS).find((k) => HOME_PATHS[k] === path);
   if (key && !homesFor(user).includes(key)) return '/';
+  // The grid screens are field tools: workers, leaders and instructors (the workbench).
+  if (/^\/(grids|households|duty-board)(\/|$)/.test(path) && !homesFor(user).includes('workbench')) return '/';
   return null;
 });
 

@@ -1,5 +1,6 @@
 // The home screens, one per kind of user. Features that later issues build show as 即将上线.
 import { h } from '../dom.js';
+import { get } from '../api.js';
 import { HOMES, homesFor } from '../roles.js';
 import { currentUser } from '../session.js';
 import { formatLongDate } from '../time.js';
@@ -9,8 +10,9 @@ const SYNC_TILE = { title: '同步状态', mark: '同', hint: '查看待发送�
 
 const TILES = {
   workbench: [
-    { title: '我的网格', mark: '格', hint: '' },
-    { title: '入户走访', mark: '访', hint: '' },
+    { title: '我的网格', mark: '格', hint: '本期走访进度', href: '/grids', id: 'my-grids' },
+    { title: '入户走访', mark: '访', hint: '查找住户，登记走访', href: '/households' },
+    { title: '网格长视图', mark: '长', hint: '在岗情况与逾期走访', href: '/duty-board', roles: ['grid_leader', 'instructor'] },
     { title: '事件上报', mark: '报', hint: '' },
     { title: '工作日志', mark: '志', hint: '' },
     { title: '我的积分', mark: '分', hint: '' },
@@ -71,7 +73,11 @@ export function homeView(key, { onLogout }) {
       h('p', { class: 'greeting-date' }, formatLongDate()),
       h('p', { class: 'greeting-text' }, `${user.display_name || user.username}，您好。${INTRO[home]}`),
     ),
-    h('nav', { class: 'tiles', 'aria-label': HOMES[home].title }, TILES[home].map(tile)),
+    h(
+      'nav',
+      { class: 'tiles', 'aria-label': HOMES[home].title },
+      TILES[home].filter((t) => !t.roles || t.roles.some((r) => user.roles?.includes(r))).map(tile),
+    ),
     others.length
       ? h(
           'nav',
@@ -83,5 +89,18 @@ export function homeView(key, { onLogout }) {
         )
       : null,
   ];
-  return shell({ title: HOMES[home].title, content, onLogout });
+  const framed = shell({ title: HOMES[home].title, content, onLogout });
+  if (home === 'workbench') showProgress(framed.el.querySelector('[data-tile=my-grids] .tile-hint'));
+  return framed;
+}
+
+/** The 我的网格 tile shows this period's coverage of the worker's first grid. */
+async function showProgress(hint) {
+  try {
+    const grids = await get('/api/v1/me/grids');
+    const cov = grids?.[0]?.coverage;
+    if (hint && cov) hint.textContent = `已走访 ${cov.visited}/${cov.households} 户`;
+  } catch {
+    // offline with nothing cached, or no posts: the plain hint stays
+  }
 }

@@ -36,7 +36,7 @@ export function shell({ title, back = null, content, onLogout }) {
         'div',
         { class: 'appbar-row' },
         back
-          ? h('a', { href: back, 'data-link': true, class: 'back-link', 'aria-label': '返回' }, '‹')
+          ? h('a', { href: back, 'data-link': true, 'data-back': true, class: 'back-link', 'aria-label': '返回' }, '‹')
           : h('img', { src: '/icons/icon.svg', alt: '', width: 32, height: 32, class: 'appbar-logo' }),
         h('h1', { tabindex: '-1' }, title),
         logoutButton,
@@ -81,12 +81,12 @@ export function shell({ title, back = null, content, onLogout }) {
 }
 
 /** A tile on a home screen: a link when the feature exists, an honest 即将上线 card when not. */
-export function tile({ title, mark, hint, href = null }) {
+export function tile({ title, mark, hint, href = null, id = null }) {
   const body = [
     h('span', { class: 'tile-mark', 'aria-hidden': 'true' }, mark),
     h('span', { class: 'tile-title' }, title),
     h('span', { class: 'tile-hint' }, href ? hint : '即将上线'),
   ];
-  if (href) return h('a', { class: 'tile', href, 'data-link': true }, body);
+  if (href) return h('a', { class: 'tile', href, 'data-link': true, dataset: id ? { tile: id } : null }, body);
   return h('div', { class: 'tile tile-soon', 'aria-disabled': 'true' }, body);
 }
