@@ -93,9 +93,7 @@ def test_search_by_building_and_open_a_household_file(phone):
     members = page.get_by_role("list", name="家庭成员").locator("li")
     expect(members).to_have_count(len(stored["members"]))
     shown_ids = page.locator(".member-idno").all_inner_texts()
-    assert shown_ids == [m["id_number"] for m in stored["members"] if m["id_number"]] or sorted(
-        shown_ids
-    ) == sorted(m["id_number"] for m in stored["members"] if m["id_number"])
+    assert sorted(shown_ids) == sorted(m["id_number"] for m in stored["members"] if m["id_number"])
     for number in shown_ids:
         assert re.fullmatch(r"\d{6}\*{8}[\dX]{4}", number), number  # never unmasked here
     expect(page.locator(".chips .chip", has_text="出租屋")).to_be_visible()
@@ -131,6 +129,8 @@ def test_an_instructor_sees_phones_masked_as_the_api_answers(phone):
     expect(page.locator(".member-phone").first).to_have_text(masked_phone)
     body = page.locator("main").inner_text()
     assert not any(p in body for p in plain_phones)
+    # Instructors read files; logging visits is for workers and leaders.
+    expect(page.get_by_role("link", name="走访登记")).to_have_count(0)
     snap(page, "household-masked")
 
 
@@ -173,6 +173,7 @@ def test_a_visit_logged_offline_waits_then_is_sent_once(phone, context):
     expect(pending).to_have_count(1)
     expect(pending).to_contain_text("待发送")
     expect(pending).to_contain_text("关爱走访")
+    expect(page.locator(".pending-note")).to_have_text("1 条走访待发送")
     snap(page, "visit-pending")
     page.wait_for_timeout(500)
     assert api(system, "worker01", f"/api/v1/visits?household_id={household_id}") == []
@@ -180,6 +181,7 @@ def test_a_visit_logged_offline_waits_then_is_sent_once(phone, context):
     context.set_offline(False)
     expect(page.locator(".pending-bar")).to_have_text("全部已发送›", timeout=15_000)
     expect(pending).to_have_count(0)
+    expect(page.locator(".pending-note")).to_be_hidden()
     shown = page.get_by_role("list", name="最近走访").locator("li")
     expect(shown).to_have_count(1)
     expect(shown).to_contain_text("关爱走访")

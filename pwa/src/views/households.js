@@ -20,6 +20,7 @@ import {
 } from '../grid.js';
 import { navigate } from '../router.js';
 import * as outbox from '../outbox.js';
+import { currentUser } from '../session.js';
 import { formatDateTime } from '../time.js';
 import { toast } from '../toast.js';
 import { shell } from './shell.js';
@@ -27,6 +28,8 @@ import { shell } from './shell.js';
 const PAGE = 20;
 const VISITS_URL = '/api/v1/visits';
 const enc = encodeURIComponent;
+// Who may log visits (POST /api/v1/visits); instructors and admins only read the files.
+const mayVisit = () => (currentUser()?.roles || []).some((r) => r === 'grid_worker' || r === 'grid_leader');
 
 // --- 住户列表 -------------------------------------------------------------------------------
 /** code: the grid (and everything under it); without it, every household in the user's scope. */
@@ -176,12 +179,13 @@ export function householdView({ id, onLogout }) {
   let pendingCount = -1;
   let stopVisits = null;
   const lastVisit = h('p', { class: 'row-meta' });
+  const pendingNote = h('a', { class: 'badge badge-warn pending-note', href: '/sync', 'data-link': true, hidden: true });
 
   const load = loadInto(box, () => get(`/api/v1/households/${enc(id)}`), (file) => {
     rememberLabel(file.id, addressLabel(file.address));
     stopVisits = loadVisits();
     return [
-      addressCard(file, lastVisit),
+      addressCard(file, lastVisit, pendingNote),
       membersCard(file),
       housingCard(file),
       h('section', { class: 'card', 'aria-labelledby': 'visits-title' }, h('h2', { id: 'visits-title' }, '走访记录'), pendingList, visitsBox),
@@ -200,6 +204,10 @@ export function householdView({ id, onLogout }) {
     const entries = (await outbox.list()).filter((e) => e.url === VISITS_URL && e.body?.household_id === id);
     pendingList.replaceChildren(...entries.map(pendingItem));
     pendingList.hidden = !entries.length;
+    const waiting = entries.filter((e) => e.state === 'pending').length;
+    pendingNote.hidden = !entries.length;
+    pendingNote.textContent = waiting ? `${waiting} 条走访待发送` : `${entries.length} 条走访发送失败`;
+    pendingNote.classList.toggle('badge-danger', !waiting);
     // One of ours left the outbox: the server has it now, so list the visits again.
     if (pendingCount > entries.length && stopVisits) stopVisits = loadVisits();
     pendingCount = entries.length;
@@ -219,7 +227,7 @@ export function householdView({ id, onLogout }) {
   };
 }
 
-function addressCard(file, lastVisit) {
+function addressCard(file, lastVisit, pendingNote) {
   const { building, unit, room } = file.address || {};
   return h(
     'section',
@@ -234,7 +242,10 @@ function addressCard(file, lastVisit) {
     ),
     tagChips(file.tags) || h('p', { class: 'row-meta' }, '无特殊标签'),
     Object.assign(lastVisit, { textContent: file.last_visit_at ? `上次走访 ${formatDay(file.last_visit_at)}` : '暂无走访记录' }),
-    h('a', { class: 'btn btn-primary btn-block', href: `/households/${enc(file.id)}/visit`, 'data-link': true }, '走访登记'),
+    pendingNote,
+    mayVisit()
+      ? h('a', { class: 'btn btn-primary btn-block', href: `/households/${enc(file.id)}/visit`, 'data-link': true }, '走访登记')
+      : null,
   );
 }
 
@@ -322,6 +333,10 @@ function pendingItem(entry) {
 
 // --- 走访登记 -------------------------------------------------------------------------------
 export function visitView({ id, onLogout }) {
+  if (!mayVisit()) {
+    const note = h('p', { class: 'note note-warn' }, '走访登记由网格员、网格长填写，您的账号可以查看住户档案。');
+    return shell({ title: '走访登记', back: `/households/${enc(id)}`, content: note, onLogout });
+  }
   const label = h('p', { class: 'household-address' }, knownLabel(id) || '住户');
   get(`/api/v1/households/${enc(id)}`).then(
     (file) => (label.textContent = addressLabel(file.address)),
