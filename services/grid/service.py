@@ -593,7 +593,10 @@ class GridService:
 
         self.store.transaction(work)
         self.outbox.wake()
-        return self.on_duty(grid_code)
+        try:
+            return self.on_duty(grid_code)
+        except NotFound:  # the absence is saved; nobody is left to take over
+            return {"grid_code": grid_code, "user_id": None, "path": []}
 
     @rpc
     def list_posts(self, grid_code: str, subtree: bool = False) -> list:

@@ -217,7 +217,9 @@ class GridStore:
         # a collection scan, a flat {field: …, grid_code: range} with an index.
         filters: dict[str, Any] = {}
         if name:
-            filters["names"] = prefix_range(name)
+            # $elemMatch: one name must satisfy both ends of the range (a bare range on
+            # an array lets two different names satisfy one end each)
+            filters["names"] = {"$elemMatch": prefix_range(name)}
         if tag:
             filters["tags"] = tag
         if building:

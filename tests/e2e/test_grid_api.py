@@ -89,6 +89,14 @@ def test_household_search_by_tag_and_building_and_bad_queries(system, tokens):
         "GET", "/api/v1/households", worker, params={"building": "2", "limit": 50}
     ).json()["items"]
     assert building and all(h["address"]["building"] == "2" for h in building)
+    # by name: a member's full name finds only households with a member of that name
+    file = system.call("GET", f"/api/v1/households/{building[0]['id']}", worker).json()
+    name = file["members"][-1]["name"]
+    named = system.call("GET", "/api/v1/households", worker, params={"name": name}).json()
+    assert building[0]["id"] in {h["id"] for h in named["items"]}
+    for line in named["items"]:
+        members = system.call("GET", f"/api/v1/households/{line['id']}", worker).json()["members"]
+        assert any(m["name"].startswith(name) for m in members), (name, members)
     bad = assert_error(
         system.call("GET", "/api/v1/households", worker, params={"tag": "vip"}),
         400,
