@@ -7,7 +7,7 @@ PYTHON ?= python3
 .PHONY: run test lint unit e2e bench venv pwa broker chromium clean
 
 run: venv pwa broker
-	$(PY) -m infra.run
+	PYTHONWARNINGS=ignore::DeprecationWarning $(PY) -m infra.run
 
 test: venv pwa broker chromium
 	$(PY) -m infra.testall

@@ -30,6 +30,20 @@ ACCOUNTS = [
         "scopes": [COUNTY],
     },
 ]
+# The accounts `make run` prints; the grid roll adds ~150 more staff.
+FEATURED = (
+    "admin",
+    "county",
+    "town01",
+    "community01",
+    "dept01",
+    "merchant01",
+    "resident01",
+    "leader01",
+    "worker01",
+    "worker02",
+    "instructor01",
+)
 # Used when the grid dataset is not available, so every demo role can still log in.
 FALLBACK_STAFF = [
     {

@@ -73,7 +73,14 @@ def main() -> int:
         summary = demo.load({"AMQP_URI": plan.amqp_uri, "serializer": "json"})
         print(f"[lianxin] demo data: {summary}", flush=True)
         people = demo.accounts(demo.grid_dataset())
-        lines = "\n".join(f"    {p['username']:<14} {', '.join(p['roles'])}" for p in people[:14])
+        lines = "\n".join(
+            f"    {p['username']:<14} {p.get('display_name', ''):<12} {', '.join(p['roles'])}"
+            for p in people
+            if p["username"] in demo.FEATURED
+        )
+        lines += (
+            f"\n    … and {len(people) - len(demo.FEATURED)} more grid staff from the grid roll"
+        )
         print(
             BANNER.format(
                 url=system.base_url,

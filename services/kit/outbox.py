@@ -118,7 +118,7 @@ class Outbox(DependencyProvider):
         self._running = True
 
     def start(self):
-        self.container.spawn_managed_thread(self._loop, identifier="outbox-relay")
+        self._thread = self.container.spawn_managed_thread(self._loop, identifier="outbox-relay")
 
     def _signal(self):
         if not self._wakeup.ready():
@@ -137,6 +137,8 @@ class Outbox(DependencyProvider):
     def stop(self):
         self._running = False
         self._signal()
+        with eventlet.Timeout(5, False):  # let a pass in flight finish, then the loop ends
+            self._thread.wait()
 
     def kill(self):
         self._running = False
