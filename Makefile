@@ -4,7 +4,7 @@ VENV  := .venv
 PY    := $(VENV)/bin/python
 PYTHON ?= python3
 
-.PHONY: run test lint unit e2e bench venv pwa broker chromium clean
+.PHONY: run test lint bench venv pwa broker chromium clean
 
 run: venv pwa broker
 	PYTHONWARNINGS=ignore::DeprecationWarning $(PY) -m infra.run
@@ -36,6 +36,7 @@ chromium:
 bench: venv broker
 	$(PY) -m bench.auth
 	$(PY) -m bench.locate
+	$(PY) -m bench.households --import-households 10000 --search-households 50000
 
 clean:
 	rm -rf var pwa/dist
