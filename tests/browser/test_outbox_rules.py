@@ -82,6 +82,10 @@ def test_a_refused_write_is_parked_for_the_user(phone, context):
     refused["on"] = False
     failed.first.get_by_role("button", name="重试").click()
     expect(failed).to_have_count(1)
+    # The retried entry leaves the failed list as soon as it is queued again: wait until the
+    # server has it, so the deletion below is the newest thing done.
+    sent = page.get_by_role("list", name="最近发送").locator('li[data-outcome="sent"]')
+    expect(sent).to_have_count(1)
     failed.first.get_by_role("button", name="删除").click()
     expect(page.locator(".pending-bar")).to_have_text("全部已发送›")
     done = page.get_by_role("list", name="最近发送").locator("li[data-client-id]")
