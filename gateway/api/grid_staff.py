@@ -144,6 +144,19 @@ def add_reserve_member(code: str):
     return jsonify(ReserveMemberOut().dump(member))
 
 
+@bp.delete("/grids/<code>/reserve/<path:member_id>")
+@requires_roles("grid_leader", *ADMINS)
+def remove_reserve_member(code: str, member_id: str):
+    """Take someone off a level-1 grid's reserve team.
+    Roles: grid_leader, operator, county/town/community admin covering the grid.
+    ---
+    security: bearer
+    responses: {204: null, 401: Error, 403: Error, 404: Error}
+    """
+    grid("remove_reserve_member", visible(code), member_id, current_principal().id)
+    return "", 204
+
+
 @bp.get("/grids/<code>/party")
 @requires_roles(*READERS, "operator")
 def party_overlay(code: str):

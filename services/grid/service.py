@@ -672,6 +672,12 @@ class GridService:
         return {**self._reserve_out(doc), "change": change}
 
     @rpc
+    def remove_reserve_member(self, grid_code: str, member_id: str, actor: str | None = None):
+        """Take someone off a level-1 grid's reserve team; NotFound if not on it."""
+        if not member_id.startswith(grid_code + "|") or not self.store.delete_reserve(member_id):
+            raise NotFound(details={"grid_code": grid_code, "member_id": member_id})
+
+    @rpc
     def list_reserve(self, grid_code: str, scopes: list) -> list:
         """The reserve team of a level-1 grid."""
         self._require_scope(grid_code, scopes)

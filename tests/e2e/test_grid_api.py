@@ -10,6 +10,7 @@ import csv
 import io
 import json
 import uuid
+from urllib.parse import quote
 
 import openpyxl
 import pytest
@@ -528,6 +529,18 @@ def test_posts_absence_and_reserve(system, tokens):
     )
     reserve = system.call("GET", f"/api/v1/grids/{G1}/reserve", tokens["leader01"])
     assert reserve.status_code == 200 and len(reserve.json()) >= 5
+    added = system.call(
+        "POST",
+        f"/api/v1/grids/{G1}/reserve",
+        tokens["leader01"],
+        json={"name": "临时志愿者", "kind": "volunteer", "phone": "13900001111"},
+    )
+    assert added.status_code == 200, added.text
+    gone = f"/api/v1/grids/{G1}/reserve/{quote(added.json()['id'], safe='')}"
+    assert system.call("DELETE", gone, tokens["leader01"]).status_code == 204
+    assert_error(system.call("DELETE", gone, tokens["leader01"]), 404, "not_found")
+    names = [m["name"] for m in system.call("GET", f"/api/v1/grids/{G1}/reserve", admin).json()]
+    assert "临时志愿者" not in names and len(names) == len(reserve.json())
     party = system.call("GET", f"/api/v1/grids/{G1}/party", tokens["leader01"])
     assert party.status_code == 200 and party.json()["units"]
 
