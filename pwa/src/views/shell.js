@@ -15,7 +15,7 @@ export function shell({ title, back = null, content, onLogout }) {
     'div',
     { class: 'offline-banner', role: 'status', hidden: isOnline() },
     h('strong', {}, '当前离线'),
-    h('span', {}, '显示的是保存在本机的内容，新记录会在联网后自动发送'),
+    h('span', {}, '内容来自本机，新记录联网后自动发送'),
   );
   const pendingText = h('span', { class: 'pending-text' });
   const pendingLink = h(
