@@ -10,26 +10,6 @@ HOUSEHOLD_CHANGED = "household_changed"
 STAFF_ASSIGNED = "staff_assigned"
 VISIT_LOGGED = "visit_logged"
 
-POSTS = (
-    "grid_leader",
-    "full_time_worker",
-    "part_time_worker",
-    "instructor",
-    "hotline_worker",
-    "micro_grid_leader",
-)
-VISIT_KINDS = ("routine", "care", "wartime")
-HOUSEHOLD_TAGS = (
-    "elderly_alone",
-    "hardship",
-    "disabled",
-    "key_person",
-    "special_group",
-    "rental_house",
-    "floating_population",
-    "registered_elsewhere",
-)
-
 
 class GridChanged(Schema):
     code = fields.String(required=True)

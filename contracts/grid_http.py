@@ -10,45 +10,20 @@ from __future__ import annotations
 
 from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 
-from contracts.grid import HOUSEHOLD_TAGS, POSTS, VISIT_KINDS
+from contracts.grid_vocabulary import (
+    DEDICATED_KINDS,
+    GRID_KINDS,
+    HOUSEHOLD_TAGS,
+    PLACE_KINDS,
+    POSTS,
+    RELATIONS,
+    RESERVE_KINDS,
+    TENURES,
+    VISIT_KINDS,
+)
 
 GRID_CODE = r"^\d{12}-\d{3}(-\d{2}){0,2}$"
 CODE_PREFIX = r"^\d{2,12}(-\d{1,3}){0,3}$"  # a division or grid code, or a prefix of one
-GRID_KINDS = ("comprehensive", "dedicated")
-DEDICATED_KINDS = (
-    "street_shops",
-    "enterprise",
-    "office_tower",
-    "market",
-    "school",
-    "hospital",
-    "government_centre",
-    "park",
-)
-RELATIONS = ("head", "spouse", "child", "parent", "grandchild", "sibling", "tenant", "other")
-TENURES = ("owned", "rented", "other")
-PLACE_KINDS = (
-    "shop",
-    "enterprise",
-    "school",
-    "hospital",
-    "market",
-    "office_tower",
-    "facility",
-    "hazard_point",
-    "organisation",
-    "party_organisation",
-)
-RESERVE_KINDS = (
-    "b_post",
-    "party_member",
-    "cadre",
-    "veteran",
-    "volunteer",
-    "doctor",
-    "police",
-    "other",
-)
 IMPORT_KINDS = ("grids", "households", "places", "staff")
 EXPORT_FORMATS = ("csv", "xlsx", "geojson")
 PHONE = validate.Regexp(r"^[0-9*+\-]{3,20}$")  # the service judges the number; masks pass

@@ -4,18 +4,9 @@ from __future__ import annotations
 
 from marshmallow import Schema, fields, validate
 
-ROLE_CHOICES = [
-    "resident",
-    "grid_worker",
-    "grid_leader",
-    "instructor",
-    "community_admin",
-    "town_admin",
-    "county_admin",
-    "department_staff",
-    "merchant_staff",
-    "operator",
-]
+from contracts.roles import ROLES
+
+ROLE_CHOICES = list(ROLES)
 SCOPE = fields.String(validate=validate.Regexp(r"^[0-9]{2,12}(-[0-9A-Za-z]{1,8})*$"))
 
 

@@ -16,6 +16,17 @@ from datetime import UTC, date, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from contracts.grid_vocabulary import (
+    DEDICATED_KINDS,
+    GRID_KINDS,
+    HOUSEHOLD_TAGS,
+    PLACE_KINDS,
+    POSTS,
+    RELATIONS,
+    TENURES,
+    VISIT_KINDS,
+)
+
 LOCAL = ZoneInfo("Asia/Shanghai")
 
 # --- codes ------------------------------------------------------------------------------
@@ -24,18 +35,6 @@ DIVISION_LENGTHS = {2: "province", 4: "city", 6: "county", 9: "town", 12: "villa
 # Grid codes: village code, then one fixed-width segment per level: -NNN, -NN, -NN.
 SEGMENT_WIDTHS = {1: 3, 2: 2, 3: 2}
 GRID_CODE = re.compile(r"^(\d{12})-(\d{3})(?:-(\d{2})(?:-(\d{2}))?)?$")
-
-GRID_KINDS = ("comprehensive", "dedicated")
-DEDICATED_KINDS = (
-    "street_shops",
-    "enterprise",
-    "office_tower",
-    "market",
-    "school",
-    "hospital",
-    "government_centre",
-    "park",
-)
 
 
 def division_level(code: str) -> str | None:
@@ -122,16 +121,6 @@ def check_grid_fields(data: Mapping[str, Any]) -> dict[str, str]:
 
 
 # --- households -------------------------------------------------------------------------
-HOUSEHOLD_TAGS = (
-    "elderly_alone",
-    "hardship",
-    "disabled",
-    "key_person",
-    "special_group",
-    "rental_house",
-    "floating_population",
-    "registered_elsewhere",
-)
 TAG_NAMES_ZH = {
     "elderly_alone": "独居老人",
     "hardship": "困难家庭",
@@ -146,8 +135,6 @@ TAG_NAMES_ZH = {
 CARE_TAGS = frozenset(
     {"elderly_alone", "hardship", "disabled", "key_person", "special_group", "rental_house"}
 )
-RELATIONS = ("head", "spouse", "child", "parent", "grandchild", "sibling", "tenant", "other")
-TENURES = ("owned", "rented", "other")
 PHONE = re.compile(r"^(1\d{10}|0\d{2,3}-?\d{7,8})$")
 ID_NUMBER = re.compile(r"^\d{17}[\dX]$")
 _ID_WEIGHTS = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
@@ -292,14 +279,6 @@ def may_unmask(roles: Iterable[str]) -> bool:
 
 
 # --- staff posts --------------------------------------------------------------------------
-POSTS = (
-    "grid_leader",
-    "full_time_worker",
-    "part_time_worker",
-    "instructor",
-    "hotline_worker",
-    "micro_grid_leader",
-)
 POST_NAMES_ZH = {
     "grid_leader": "网格长",
     "full_time_worker": "专职网格员",
@@ -308,16 +287,6 @@ POST_NAMES_ZH = {
     "hotline_worker": "专线网格员",
     "micro_grid_leader": "微网格长",
 }
-RESERVE_KINDS = (
-    "b_post",
-    "party_member",
-    "cadre",
-    "veteran",
-    "volunteer",
-    "doctor",
-    "police",
-    "other",
-)
 
 
 def check_post(data: Mapping[str, Any], level: int) -> dict[str, str]:
@@ -441,7 +410,6 @@ def grid_warnings(
 
 
 # --- visits and duties --------------------------------------------------------------------
-VISIT_KINDS = ("routine", "care", "wartime")
 FINDING_KINDS = ("opinions", "hazards", "disputes")
 FUTURE_SLACK = timedelta(minutes=5)  # phone clocks run a little fast
 
@@ -761,18 +729,6 @@ def address_label(address: Mapping[str, Any]) -> str:
 
 
 # --- places (five-element archive: 人地事物组织) -------------------------------------------
-PLACE_KINDS = (
-    "shop",
-    "enterprise",
-    "school",
-    "hospital",
-    "market",
-    "office_tower",
-    "facility",
-    "hazard_point",
-    "organisation",
-    "party_organisation",
-)
 PLACE_ELEMENTS = {  # which of the five elements a kind belongs to
     "shop": "organisation",
     "enterprise": "organisation",

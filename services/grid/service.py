@@ -18,6 +18,7 @@ from nameko.dependency_providers import Config
 from nameko.events import BROADCAST, event_handler
 from nameko.rpc import rpc
 
+from contracts import grid_vocabulary as vocabulary
 from contracts.errors import Conflict, NotFound, ValidationFailed
 from contracts.grid import GRID_CHANGED, HOUSEHOLD_CHANGED, STAFF_ASSIGNED, VISIT_LOGGED
 from contracts.scope import in_scope
@@ -466,8 +467,8 @@ class GridService:
     ) -> list:
         """Household lines in scope, by member name prefix, tag, building or grid:
         [{id, grid_code, address, label, head, members, tags, version, last_visit_at}]."""
-        if tag and tag not in domain.HOUSEHOLD_TAGS:
-            raise ValidationFailed(details={"tag": f"one of {list(domain.HOUSEHOLD_TAGS)}"})
+        if tag and tag not in vocabulary.HOUSEHOLD_TAGS:
+            raise ValidationFailed(details={"tag": f"one of {list(vocabulary.HOUSEHOLD_TAGS)}"})
         docs = self.store.search_households(
             scopes, name or None, tag, building or None, grid_code, min(int(limit), 200), int(skip)
         )
@@ -652,8 +653,8 @@ class GridService:
         problems = {}
         if grid["level"] != 1:
             problems["grid_code"] = "the reserve team belongs to a level-1 grid"
-        if data.get("kind") not in domain.RESERVE_KINDS:
-            problems["kind"] = f"one of {list(domain.RESERVE_KINDS)}"
+        if data.get("kind") not in vocabulary.RESERVE_KINDS:
+            problems["kind"] = f"one of {list(vocabulary.RESERVE_KINDS)}"
         if not str(data.get("name") or "").strip():
             problems["name"] = "required"
         if data.get("phone") and not domain.PHONE.match(str(data["phone"])):

@@ -8,7 +8,6 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from contracts import grid as contract
 from services.grid import domain
 
 SH = domain.LOCAL
@@ -152,12 +151,6 @@ def test_rented_home_is_tagged_rental_house():
 def test_unmask_roles():
     assert domain.may_unmask(["grid_worker"])
     assert not domain.may_unmask(["instructor", "resident"])
-
-
-def test_contract_lists_match_the_domain():
-    assert contract.POSTS == domain.POSTS
-    assert contract.VISIT_KINDS == domain.VISIT_KINDS
-    assert contract.HOUSEHOLD_TAGS == domain.HOUSEHOLD_TAGS
 
 
 # --- posts and on-duty -------------------------------------------------------------------------
