@@ -11,20 +11,16 @@ from __future__ import annotations
 import argparse
 import os
 import platform
-import shutil
 import statistics
-import tempfile
 import threading
 import time
-from pathlib import Path
 
 import jwt
 import requests
 from nameko.standalone.rpc import ClusterRpcProxy
 
 from infra import demo
-from infra.system import Plan, System
-from tests.realparts import broker_vhost, free_port
+from tests.realparts import whole_system
 
 
 def rate(url: str, seconds: float, threads: int, method="GET", json=None, headers=None) -> float:
@@ -67,43 +63,23 @@ def main() -> None:
     parser.add_argument("--threads", type=int, default=8)
     parser.add_argument("--rounds", type=int, default=3)
     args = parser.parse_args()
-    data_dir = Path(tempfile.mkdtemp(prefix="lianxin-bench-"))
-    with broker_vhost("lianxin-bench") as amqp_uri:
-        plan = Plan(
-            gateway_port=free_port(),
-            db_port=free_port(),
-            data_dir=data_dir,
-            amqp_uri=amqp_uri,
-            quiet=True,
-        )
-        system = System(plan)
-        try:
-            system.start()
-            demo.load({"AMQP_URI": amqp_uri, "serializer": "json"})
-            base = system.base_url
-            login_body = {"username": "worker01", "password": demo.DEMO_PASSWORD}
-            tokens = requests.post(base + "/api/v1/auth/login", json=login_body, timeout=30).json()
-            bearer = {"Authorization": "Bearer " + tokens["access_token"]}
-            family = jwt.decode(tokens["access_token"], options={"verify_signature": False})["fam"]
-            results: dict[str, list[float]] = {"trivial": [], "me": [], "login": []}
-            for _ in range(args.rounds):  # interleaved, so machine noise hits all alike
-                results["trivial"].append(rate(base + "/healthz", args.seconds, args.threads))
-                results["me"].append(
-                    rate(base + "/api/v1/auth/me", args.seconds, args.threads, headers=bearer)
-                )
-                results["login"].append(
-                    rate(
-                        base + "/api/v1/auth/login",
-                        args.seconds,
-                        args.threads,
-                        method="POST",
-                        json=login_body,
-                    )
-                )
-            p50, p99 = rpc_round_trips(amqp_uri, family)
-        finally:
-            system.stop()
-            shutil.rmtree(data_dir, ignore_errors=True)
+    with whole_system("bench") as system:
+        base = system.base_url
+        login_body = {"username": "worker01", "password": demo.DEMO_PASSWORD}
+        tokens = requests.post(base + "/api/v1/auth/login", json=login_body, timeout=30).json()
+        bearer = {"Authorization": "Bearer " + tokens["access_token"]}
+        family = jwt.decode(tokens["access_token"], options={"verify_signature": False})["fam"]
+        results: dict[str, list[float]] = {"trivial": [], "me": [], "login": []}
+        for _ in range(args.rounds):  # interleaved, so machine noise hits all alike
+            results["trivial"].append(rate(base + "/healthz", args.seconds, args.threads))
+            results["me"].append(
+                rate(base + "/api/v1/auth/me", args.seconds, args.threads, headers=bearer)
+            )
+            results["login"].append(
+                rate(base + "/api/v1/auth/login", args.seconds, args.threads, "POST", login_body)
+            )
+        p50, p99 = rpc_round_trips(system.plan.amqp_uri, family)
+        plan = system.plan
     med = {k: statistics.median(v) for k, v in results.items()}
     print(
         f"machine: {platform.machine()}, {os.cpu_count()} cores, "

@@ -3,8 +3,6 @@ and data folder, for the end-to-end and browser tests."""
 
 from __future__ import annotations
 
-import shutil
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -12,8 +10,8 @@ import pytest
 import requests
 
 from infra import demo
-from infra.system import Plan, System
-from tests.realparts import broker_vhost, free_port
+from infra.system import System
+from tests.realparts import whole_system
 
 JWT_SECRET = "e2e-secret-known-to-the-tests-so-they-can-forge-tokens"
 
@@ -53,21 +51,12 @@ class LiveSystem:
 
 @pytest.fixture(scope="session")
 def system():
-    data_dir = Path(tempfile.mkdtemp(prefix="lianxin-e2e-"))
-    with broker_vhost("lianxin-e2e") as amqp_uri:
-        plan = Plan(
-            gateway_port=free_port(),
-            db_port=free_port(),
-            data_dir=data_dir,
-            amqp_uri=amqp_uri,
-            quiet=True,
-            extra_env={"JWT_SECRET_KEY": JWT_SECRET, "DB_PREFIX": "wg_"},
+    extra = {"JWT_SECRET_KEY": JWT_SECRET, "DB_PREFIX": "wg_"}
+    with whole_system("e2e", extra) as running:
+        yield LiveSystem(
+            running.base_url,
+            running.plan.amqp_uri,
+            running.mongo_url,
+            running.plan.data_dir,
+            running,
         )
-        running = System(plan)
-        try:
-            running.start()
-            demo.load({"AMQP_URI": amqp_uri, "serializer": "json"})
-            yield LiveSystem(running.base_url, amqp_uri, running.mongo_url, data_dir, running)
-        finally:
-            running.stop()
-            shutil.rmtree(data_dir, ignore_errors=True)

@@ -13,6 +13,7 @@ import tempfile
 import time
 import urllib.parse
 import uuid
+from pathlib import Path
 
 from services.kit import settings
 
@@ -98,3 +99,30 @@ def embedded_mongo():
         if proc.poll() is None:
             proc.kill()
         shutil.rmtree(folder, ignore_errors=True)
+
+
+@contextlib.contextmanager
+def whole_system(label: str, extra_env: dict | None = None):
+    """The whole system as `make run` starts it, with demo data, on its own ports, broker
+    virtual host and data folder; removed afterwards. Yields the running System."""
+    from infra import demo
+    from infra.system import Plan, System
+
+    data_dir = tempfile.mkdtemp(prefix=f"lianxin-{label}-")
+    with broker_vhost(f"lianxin-{label}") as amqp_uri:
+        plan = Plan(
+            gateway_port=free_port(),
+            db_port=free_port(),
+            data_dir=Path(data_dir),
+            amqp_uri=amqp_uri,
+            quiet=True,
+            extra_env=extra_env or {},
+        )
+        running = System(plan)
+        try:
+            running.start()
+            demo.load({"AMQP_URI": amqp_uri, "serializer": "json"})
+            yield running
+        finally:
+            running.stop()
+            shutil.rmtree(data_dir, ignore_errors=True)
