@@ -144,3 +144,4 @@ export async function request(method, url, { body, headers, auth = true, timeout
 
 export const get = (url, options) => request('GET', url, options);
 export const post = (url, body, options) => request('POST', url, { ...options, body });
+export const put = (url, body, options) => request('PUT', url, { ...options, body });

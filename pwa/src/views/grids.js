@@ -1,11 +1,17 @@
 // 我的网格 (the worker's grids with this period's visit coverage) and 网格长视图 (the leader's
-// duty board: who is on duty per grid, absences, coverage, overdue households).
-import { get } from '../api.js';
+// duty board: who is on duty per grid, absences, coverage, overdue households). On the board a
+// leader marks a worker 缺岗 or 到岗: an online action (others rely on it at once), never queued.
+import { get, put } from '../api.js';
 import { h } from '../dom.js';
 import { addressLabel, coverageBlock, empty, formatDay, loadInto, rememberLabel } from '../grid.js';
+import { isOnline, onNetworkChange } from '../network.js';
+import { currentUser } from '../session.js';
+import { toast } from '../toast.js';
 import { shell } from './shell.js';
 
 const LEVELS = { 1: '一级网格', 2: '二级网格', 3: '三级网格' };
+// Who may mark a worker absent or back (the gateway checks too, and the grid's scope).
+const ADJUSTERS = ['grid_leader', 'operator', 'county_admin', 'town_admin', 'community_admin'];
 
 export function myGridsView({ onLogout }) {
   const box = h('div', { class: 'stack' });
@@ -45,21 +51,91 @@ function gridCard(grid) {
 
 export function dutyBoardView({ onLogout }) {
   const box = h('div', { class: 'stack' });
-  const load = loadInto(box, boardOfMyGrid, (board) => {
+  const canAdjust = (currentUser()?.roles || []).some((role) => ADJUSTERS.includes(role));
+  let overdue = null;
+  let busy = false;
+
+  function draw(board, opened = null) {
     const grids = board?.grids || [];
     if (!grids.length) return empty('没有可查看的网格。');
     const [top, ...rest] = grids;
-    const overdue = h('section', { class: 'card', 'aria-labelledby': 'overdue-title' });
-    loadOverdue(overdue, board.code);
+    if (overdue?.dataset.code !== board.code) {
+      overdue = h('section', { class: 'card', 'aria-labelledby': 'overdue-title', dataset: { code: board.code } });
+      loadOverdue(overdue, board.code);
+    }
+    const ctx = canAdjust ? { byCode: new Map(grids.map((g) => [g.code, g])), confirm } : null;
+    const card = (g) => dutyCard(g, opened ? opened.has(g.code) : g === top, ctx);
     return [
-      dutyCard(top, true),
+      card(top),
       overdue,
       rest.length ? h('h2', { class: 'section-title' }, `下级网格（${rest.length}）`) : null,
-      ...rest.map((g) => dutyCard(g, false)),
+      ...rest.map(card),
     ];
-  });
+  }
+
+  /** Draw the board again from the server, keeping the cards the user has open. */
+  async function redraw() {
+    const opened = new Set([...box.querySelectorAll('.duty-card[open]')].map((d) => d.dataset.code));
+    const board = await boardOfMyGrid();
+    box.replaceChildren(...[].concat(draw(board, opened)).filter(Boolean));
+    syncOnline();
+  }
+
+  /** The confirmation under a post row: who takes over, then the PUT (online only). */
+  function confirm(row, grid, post, ctx) {
+    box.querySelector('.post-confirm')?.remove();
+    const absent = !post.absent;
+    const name = post.display_name || post.username || '该人员';
+    const verb = absent ? '缺岗' : '到岗';
+    const error = h('p', { class: 'form-message', role: 'alert', hidden: true });
+    const yes = h('button', { type: 'button', class: 'btn btn-primary btn-small post-toggle' }, `确认${verb}`);
+    const no = h('button', { type: 'button', class: 'btn btn-secondary btn-small' }, '取消');
+    const panel = h(
+      'li',
+      { class: 'post-confirm', role: 'group', 'aria-label': `确认标记${verb}` },
+      h('p', {}, `标记 ${name} ${verb}后，${takeover(ctx.byCode, grid, post, absent)}`),
+      error,
+      h('span', { class: 'card-actions' }, no, yes),
+    );
+    no.onclick = () => (panel.remove(), row.querySelector('.post-toggle')?.focus());
+    yes.onclick = async () => {
+      if (busy || !isOnline()) return;
+      busy = true;
+      syncOnline();
+      no.disabled = true;
+      yes.textContent = '正在提交…';
+      error.hidden = true;
+      try {
+        const url = `/api/v1/grids/${encodeURIComponent(grid.code)}/posts/${encodeURIComponent(post.user_id)}/absence`;
+        const duty = await put(url, { absent });
+        busy = false;
+        toast(`已标记 ${name} ${verb}，${duty?.user_id ? `现由 ${duty.display_name || '—'} 处理` : '本网格暂无人在岗'}`);
+        await redraw().catch(() => load());
+        box.querySelector(`.duty-card[data-code="${grid.code}"] .post[data-user="${post.user_id}"] .post-toggle`)?.focus();
+      } catch (err) {
+        busy = false;
+        error.textContent = err.message || '提交失败，请稍后重试';
+        error.hidden = false;
+        yes.textContent = `确认${verb}`;
+        no.disabled = false;
+        syncOnline();
+      }
+    };
+    row.after(panel);
+    syncOnline();
+    yes.focus();
+  }
+
+  function syncOnline() {
+    const online = isOnline();
+    for (const button of box.querySelectorAll('.post-toggle')) button.disabled = !online || busy;
+    for (const note of box.querySelectorAll('.offline-note')) note.hidden = online;
+  }
+
+  const load = loadInto(box, boardOfMyGrid, (board) => draw(board));
+  const stopNetwork = onNetworkChange(syncOnline);
   const framed = shell({ title: '网格长视图', back: '/', content: box, onLogout });
-  return { el: framed.el, dispose: () => (load.stop(), framed.dispose()) };
+  return { el: framed.el, dispose: () => (load.stop(), stopNetwork(), framed.dispose()) };
 }
 
 /** The board of the grid I lead (an instructor's scope is a whole village, not one grid). */
@@ -67,6 +143,32 @@ async function boardOfMyGrid() {
   const mine = await get('/api/v1/me/grids');
   const led = mine.find((g) => g.post === 'grid_leader' || g.post === 'instructor') || mine[0];
   return get(`/api/v1/duty-board${led ? `?code=${encodeURIComponent(led.code)}` : ''}`);
+}
+
+/**
+ * Who handles `grid` once `post` is marked absent (or back), as the grid service decides
+ * (levels 3 and 2: A, else B; level 1: the leader, else a full-time worker; a level with nobody
+ * present passes up), said in Chinese.
+ */
+function takeover(byCode, grid, post, absent) {
+  const parts = grid.code.split('-');
+  for (let i = parts.length; i >= 2; i--) {
+    const g = byCode.get(parts.slice(0, i).join('-'));
+    if (!g) return '由上级网格接手';
+    const present = g.posts
+      .filter((p) => !(g === grid && p.user_id === post.user_id ? absent : p.absent))
+      .sort((a, b) => (String(a.user_id) < String(b.user_id) ? -1 : 1));
+    const wanted = g.level === 1 ? ['grid_leader', 'full_time_worker'] : ['A', 'B'];
+    for (const want of wanted) {
+      const p = present.find((q) => (g.level === 1 ? q.post : q.ab) === want);
+      if (!p) continue;
+      const who = `${p.ab ? `${p.ab}岗` : p.post_zh} ${p.display_name || p.username || ''}`;
+      if (g !== grid) return `由上级网格 ${who} 代管`;
+      return p.user_id === grid.on_duty?.user_id ? `仍由 ${who} 处理` : `由 ${who} 接手`;
+    }
+    if (g.level === 1) break;
+  }
+  return '本网格将无人在岗，请尽快安排人员';
 }
 
 function onDutyLine(grid) {
@@ -82,7 +184,35 @@ function onDutyLine(grid) {
   );
 }
 
-function dutyCard(grid, open) {
+function postRow(grid, p, ctx) {
+  const name = p.display_name || p.username || '—';
+  const row = h(
+    'li',
+    { class: `post${p.absent ? ' post-absent' : ''}`, dataset: { user: p.user_id } },
+    p.ab ? h('span', { class: `ab ab-${p.ab}` }, `${p.ab}岗`) : null,
+    h('span', { class: 'post-name' }, name),
+    h('span', { class: 'post-kind' }, p.post_zh),
+    p.absent ? h('span', { class: 'badge badge-warn' }, '缺岗') : null,
+  );
+  if (ctx) {
+    const verb = p.absent ? '到岗' : '缺岗';
+    row.append(
+      h(
+        'button',
+        {
+          type: 'button',
+          class: `btn btn-small post-toggle ${p.absent ? 'btn-secondary' : 'btn-danger'}`,
+          'aria-label': `标记 ${name} ${verb}`,
+          onclick: () => ctx.confirm(row, grid, p, ctx),
+        },
+        verb,
+      ),
+    );
+  }
+  return row;
+}
+
+function dutyCard(grid, open, ctx) {
   const absent = grid.posts.filter((p) => p.absent).length;
   const summary = h(
     'summary',
@@ -101,18 +231,7 @@ function dutyCard(grid, open) {
     ? h(
         'ul',
         { class: 'posts', 'aria-label': `${grid.name}岗位` },
-        [...grid.posts]
-          .sort((a, b) => rank(a) - rank(b))
-          .map((p) =>
-            h(
-              'li',
-              { class: `post${p.absent ? ' post-absent' : ''}` },
-              p.ab ? h('span', { class: `ab ab-${p.ab}` }, `${p.ab}岗`) : null,
-              h('span', { class: 'post-name' }, p.display_name || p.username || '—'),
-              h('span', { class: 'post-kind' }, p.post_zh),
-              p.absent ? h('span', { class: 'badge badge-warn' }, '缺岗') : null,
-            ),
-          ),
+        [...grid.posts].sort((a, b) => rank(a) - rank(b)).map((p) => postRow(grid, p, ctx)),
       )
     : empty('本网格没有设岗位');
   return h(
@@ -120,6 +239,7 @@ function dutyCard(grid, open) {
     { class: 'card duty-card', open, dataset: { code: grid.code } },
     summary,
     posts,
+    ctx && grid.posts.length ? h('p', { class: 'note note-warn offline-note', hidden: isOnline() }, '联网后才能调整岗位') : null,
     h(
       'p',
       { class: 'card-actions' },
