@@ -37,6 +37,7 @@ from gateway.api.grid_access import (
     grid,
     prefixes,
     query,
+    scopes,
     visible,
 )
 from gateway.body import json_body
@@ -85,7 +86,7 @@ def put_divisions():
         # provinces and cities sit above every county scope: naming them is allowed
         if len(code) > 4 and not principal.covers(code):
             raise Forbidden(details={"code": code})
-    counts = grid("put_divisions", data["divisions"], principal.id)
+    counts = grid("put_divisions", data["divisions"], principal.id, scopes=scopes())
     return jsonify(DivisionCountsOut().dump({"created": 0, "updated": 0, "unchanged": 0, **counts}))
 
 
@@ -124,7 +125,7 @@ def create_grid():
     data = json_body(GridCreateIn())
     cid = client_id(data)
     _writable(data["code"])
-    created = grid("create_grid", data, cid, current_principal().id)
+    created = grid("create_grid", data, cid, current_principal().id, scopes=scopes())
     return jsonify(GridOut().dump(created)), 201
 
 
@@ -139,7 +140,8 @@ def get_grid(code: str):
     responses: {200: GridOut, 400: Error, 401: Error, 404: Error}
     """
     args = query(GridQuery())
-    return jsonify(GridOut().dump(grid("get_grid", visible(code), args["boundary"])))
+    found = grid("get_grid", visible(code), args["boundary"], scopes=scopes())
+    return jsonify(GridOut().dump(found))
 
 
 @bp.patch("/grids/<code>")
@@ -154,7 +156,9 @@ def update_grid(code: str):
     """
     data = json_body(GridUpdateIn())
     version = data.pop("version")
-    updated = grid("update_grid", visible(code), data, version, current_principal().id)
+    updated = grid(
+        "update_grid", visible(code), data, version, current_principal().id, scopes=scopes()
+    )
     return jsonify(GridOut().dump(updated))
 
 
@@ -169,7 +173,9 @@ def retire_grid(code: str):
     responses: {200: GridOut, 400: Error, 401: Error, 403: Error, 404: Error, 409: Error}
     """
     data = json_body(VersionIn())
-    retired = grid("retire_grid", visible(code), data["version"], current_principal().id)
+    retired = grid(
+        "retire_grid", visible(code), data["version"], current_principal().id, scopes=scopes()
+    )
     return jsonify(GridOut().dump(retired))
 
 
@@ -184,7 +190,7 @@ def grid_geojson(code: str):
     responses: {200: FeatureCollectionOut, 400: Error, 401: Error, 404: Error}
     """
     args = query(GeoJsonQuery())
-    collection = grid("grid_geojson", visible(code), args["depth"])
+    collection = grid("grid_geojson", visible(code), args["depth"], scopes=scopes())
     response = jsonify(FeatureCollectionOut().dump(collection))
     response.headers["Content-Type"] = "application/geo+json"
     return response
@@ -199,7 +205,7 @@ def grid_cover(code: str):
     security: bearer
     responses: {200: GridCoverOut, 400: Error, 401: Error, 404: Error}
     """
-    return jsonify(GridCoverOut().dump(grid("grid_cover", visible(code))))
+    return jsonify(GridCoverOut().dump(grid("grid_cover", visible(code), scopes=scopes())))
 
 
 @bp.get("/grids/<code>/warnings")
@@ -211,8 +217,8 @@ def grid_warnings(code: str):
     security: bearer
     responses: {200: [GridWarningOut], 401: Error, 403: Error, 404: Error}
     """
-    visible(code)
-    return jsonify(GridWarningOut(many=True).dump(grid("grid_warnings", code)))
+    found = grid("grid_warnings", visible(code), scopes=scopes())
+    return jsonify(GridWarningOut(many=True).dump(found))
 
 
 @bp.get("/grid-warnings")
@@ -228,7 +234,7 @@ def all_grid_warnings():
     args = query(GridListQuery(only=("prefix",)))
     found: list = []
     for prefix in prefixes(current_principal(), args.get("prefix")):
-        found += grid("grid_warnings", prefix)
+        found += grid("grid_warnings", prefix, scopes=scopes())
     return jsonify(GridWarningOut(many=True).dump(found))
 
 

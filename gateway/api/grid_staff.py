@@ -57,7 +57,8 @@ def list_posts(code: str):
     responses: {200: [PostOut], 400: Error, 401: Error, 404: Error}
     """
     args = query(PostListQuery())
-    return jsonify(PostOut(many=True).dump(grid("list_posts", visible(code), args["subtree"])))
+    found = grid("list_posts", visible(code), args["subtree"], scopes=scopes())
+    return jsonify(PostOut(many=True).dump(found))
 
 
 @bp.post("/grids/<code>/posts")
@@ -71,7 +72,12 @@ def assign_post(code: str):
     responses: {200: PostOut, 400: Error, 401: Error, 403: Error, 404: Error}
     """
     data = json_body(PostIn())
-    post = grid("assign_post", {**data, "grid_code": visible(code)}, current_principal().id)
+    post = grid(
+        "assign_post",
+        {**data, "grid_code": visible(code)},
+        current_principal().id,
+        scopes=scopes(),
+    )
     return jsonify(PostOut().dump(post))
 
 
@@ -84,7 +90,7 @@ def remove_post(code: str, user_id: str, post: str):
     security: bearer
     responses: {204: null, 401: Error, 403: Error, 404: Error}
     """
-    grid("remove_post", visible(code), user_id, post, current_principal().id)
+    grid("remove_post", visible(code), user_id, post, current_principal().id, scopes=scopes())
     return "", 204
 
 
@@ -99,7 +105,14 @@ def set_absent(code: str, user_id: str):
     responses: {200: OnDutyOut, 400: Error, 401: Error, 403: Error, 404: Error}
     """
     data = json_body(AbsenceIn())
-    duty = grid("set_absent", visible(code), user_id, data["absent"], current_principal().id)
+    duty = grid(
+        "set_absent",
+        visible(code),
+        user_id,
+        data["absent"],
+        current_principal().id,
+        scopes=scopes(),
+    )
     return jsonify(OnDutyOut().dump(duty))
 
 
@@ -112,7 +125,7 @@ def on_duty(code: str):
     security: [bearer, apiKey]
     responses: {200: OnDutyOut, 401: Error, 404: Error}
     """
-    return jsonify(OnDutyOut().dump(grid("on_duty", visible(code))))
+    return jsonify(OnDutyOut().dump(grid("on_duty", visible(code), scopes=scopes())))
 
 
 # --- reserve team and party overlay -------------------------------------------------------
@@ -140,7 +153,9 @@ def add_reserve_member(code: str):
     responses: {200: ReserveMemberOut, 400: Error, 401: Error, 403: Error, 404: Error}
     """
     data = json_body(ReserveMemberIn())
-    member = grid("add_reserve_member", visible(code), data, current_principal().id)
+    member = grid(
+        "add_reserve_member", visible(code), data, current_principal().id, scopes=scopes()
+    )
     return jsonify(ReserveMemberOut().dump(member))
 
 
@@ -153,7 +168,7 @@ def remove_reserve_member(code: str, member_id: str):
     security: bearer
     responses: {204: null, 401: Error, 403: Error, 404: Error}
     """
-    grid("remove_reserve_member", visible(code), member_id, current_principal().id)
+    grid("remove_reserve_member", visible(code), member_id, current_principal().id, scopes=scopes())
     return "", 204
 
 
@@ -180,7 +195,7 @@ def set_party_unit(code: str):
     responses: {200: PartyUnitOut, 400: Error, 401: Error, 403: Error, 404: Error}
     """
     data = json_body(PartyUnitIn())
-    unit = grid("set_party_unit", visible(code), data, current_principal().id)
+    unit = grid("set_party_unit", visible(code), data, current_principal().id, scopes=scopes())
     return jsonify(PartyUnitOut().dump(unit))
 
 
@@ -204,6 +219,21 @@ def link_party_member(code: str):
         scopes(),
     )
     return jsonify(PartyLinkOut().dump(link))
+
+
+@bp.delete("/grids/<code>/party-links/<path:member_key>")
+@requires_roles("grid_leader", *ADMINS)
+def unlink_party_member(code: str, member_key: str):
+    """Remove a party member's household links in a grid (the inverse of linking).
+    `member_key` is the member's user id when linked with one, else their name, as the
+    party overlay lists it. Roles: grid_leader, operator, county/town/community admin
+    covering the grid (else 404); 404 when the member has no links there.
+    ---
+    security: bearer
+    responses: {204: null, 401: Error, 403: Error, 404: Error}
+    """
+    grid("unlink_party_member", visible(code), member_key, current_principal().id, scopes=scopes())
+    return "", 204
 
 
 # --- a worker's grids and the leader's duty board -----------------------------------------

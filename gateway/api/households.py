@@ -169,6 +169,19 @@ def list_places():
     return jsonify(PlaceOut(many=True).dump(found))
 
 
+@bp.get("/places/<place_id>")
+@requires_roles(*READERS)
+def get_place(place_id: str):
+    """One place or organisation record (404 outside the caller's scopes).
+    Roles: grid_worker, grid_leader, instructor, county/town/community admin. The contact
+    phone is unmasked only for roles that need it (such reads are audited).
+    ---
+    security: bearer
+    responses: {200: PlaceOut, 401: Error, 403: Error, 404: Error}
+    """
+    return jsonify(PlaceOut().dump(_resident_call("get_place", place_id)))
+
+
 @bp.patch("/places/<place_id>")
 @requires_roles(*EDITORS)
 def update_place(place_id: str):
@@ -205,8 +218,11 @@ def grid_audit():
     """
     args = query(AuditQuery())
     principal = current_principal()
-    entries = grid("list_audit", args.get("kind"), args.get("actor"), args["limit"])
-    # an entry names the grid (reads) or the prefix (exports) it was about; ID look-ups
-    # name none and are kept
+    entries = grid(
+        "list_audit", args.get("kind"), args.get("actor"), args["limit"], scopes=scopes()
+    )
+    # the service leaves out entries outside the scopes; checked here again (defence in
+    # depth): an entry names the grid (reads) or the prefix (exports) it was about; ID
+    # look-ups name none and are kept
     kept = [e for e in entries if principal.covers(_about(e)) or not _about(e)]
     return jsonify(GridAuditOut(many=True).dump(kept))

@@ -2,7 +2,12 @@
 visit duties. RPC interface listed with example payloads in services/grid/README.md.
 
 Calls that touch resident data take the caller's `scopes` (code prefixes), `roles` and
-`actor` (user id): a record outside the scopes is NotFound, never its data.
+`actor` (user id): a record outside the scopes is NotFound, never its data. Registry
+calls (grids, divisions, posts, reserve, party units, imports, audit) take `scopes` too,
+as defence in depth behind the gateway: a grid outside them is NotFound, creating a grid
+or division outside them is Forbidden, an import row outside them fails the import. Only
+the public notice board and the dispatch answer `on_duty` take `scopes=None` to mean a
+trusted internal caller (another service, the demo loader).
 """
 
 from __future__ import annotations
@@ -19,7 +24,7 @@ from nameko.events import BROADCAST, event_handler
 from nameko.rpc import rpc
 
 from contracts import grid_vocabulary as vocabulary
-from contracts.errors import Conflict, NotFound, ValidationFailed
+from contracts.errors import Conflict, Forbidden, NotFound, ValidationFailed
 from contracts.grid import GRID_CHANGED, HOUSEHOLD_CHANGED, STAFF_ASSIGNED, VISIT_LOGGED
 from contracts.scope import in_scope
 from services.grid import domain, exporting, geometry, importing
@@ -127,9 +132,16 @@ class GridService:
     # ===================================================================================
     # divisions
     @rpc
-    def put_divisions(self, divisions: list, actor: str | None = None) -> dict:
+    def put_divisions(self, divisions: list, actor: str | None = None, *, scopes: list) -> dict:
         """Create or rename administrative divisions: [{code, name}] (codes of 2/4/6/9/12
-        digits; a parent must exist or come earlier in the list). Answers counts."""
+        digits; a parent must exist or come earlier in the list). Answers counts.
+
+        Codes below the city level (over 4 digits) must lie in `scopes` (else Forbidden);
+        provinces and cities sit above every county scope and may be named."""
+        for d in divisions or []:
+            code = str(d.get("code") or "")
+            if len(code) > 4 and not in_scope(code, scopes or []):
+                raise Forbidden(details={"code": code, "scopes": list(scopes or [])})
         problems: dict[str, str] = {}
         known = {d["_id"] for d in self.store.divisions_under()}
         docs = []
@@ -167,11 +179,15 @@ class GridService:
     # ===================================================================================
     # grids
     @rpc
-    def create_grid(self, data: dict, client_id: str, actor: str | None = None) -> dict:
+    def create_grid(
+        self, data: dict, client_id: str, actor: str | None = None, *, scopes: list
+    ) -> dict:
         """Create a grid: {code, name, kind, dedicated_kind?, boundary (GeoJSON)}.
 
         The code fixes level and parent; the boundary must lie inside the parent's and not
-        overlap a sibling. Refused with ValidationFailed naming the grids and the overlap."""
+        overlap a sibling. Refused with ValidationFailed naming the grids and the overlap.
+        A code outside `scopes` is Forbidden."""
+        self._require_writable(str(data.get("code") or ""), scopes)
         body = {"data": data, "actor": actor}
 
         def execute(session):
@@ -187,9 +203,12 @@ class GridService:
         return self._refresh_index_and_get(result["code"])
 
     @rpc
-    def update_grid(self, code: str, changes: dict, version: int, actor: str | None = None) -> dict:
+    def update_grid(
+        self, code: str, changes: dict, version: int, actor: str | None = None, *, scopes: list
+    ) -> dict:
         """Rename, re-kind or redraw a grid based on `version`; a stale version is Conflict
-        with the current grid in details."""
+        with the current grid in details. A grid outside `scopes` is NotFound."""
+        self._require_scope(code, scopes)
         current = self._grid_or_404(code)
         if current.get("version") != version:
             raise Conflict(details={"current": grid_out(current, True)})
@@ -211,9 +230,12 @@ class GridService:
         return grid_out(updated, True)
 
     @rpc
-    def retire_grid(self, code: str, version: int, actor: str | None = None) -> dict:
+    def retire_grid(
+        self, code: str, version: int, actor: str | None = None, *, scopes: list
+    ) -> dict:
         """Retire a grid that has no live children, households or posts (its code is kept
-        and never reused)."""
+        and never reused). A grid outside `scopes` is NotFound."""
+        self._require_scope(code, scopes)
         current = self._grid_or_404(code)
         if current.get("version") != version:
             raise Conflict(details={"current": grid_out(current, True)})
@@ -246,8 +268,10 @@ class GridService:
         return grid_out(updated)
 
     @rpc
-    def get_grid(self, code: str, boundary: bool = False) -> dict:
-        """One grid with its chain of parents (names): {…, chain: [{code, name, level}]}."""
+    def get_grid(self, code: str, boundary: bool = False, *, scopes: list) -> dict:
+        """One grid with its chain of parents (names): {…, chain: [{code, name, level}]}.
+        A grid outside `scopes` is NotFound."""
+        self._require_scope(code, scopes)
         doc = self._grid_or_404(code)
         out = grid_out(doc, boundary)
         out["chain"] = self._chain(code)
@@ -262,9 +286,11 @@ class GridService:
         return [grid_out(d) for d in docs]
 
     @rpc
-    def grid_geojson(self, code: str, depth: int = 1) -> dict:
+    def grid_geojson(self, code: str, depth: int = 1, *, scopes: list) -> dict:
         """FeatureCollection: the grid and its descendants `depth` levels down, for the map
-        (properties: code, name, level, kind, role 'self' | 'child')."""
+        (properties: code, name, level, kind, role 'self' | 'child'). NotFound outside
+        `scopes`."""
+        self._require_scope(code, scopes)
         doc = self._grid_or_404(code)
         level = doc["level"]
         features = []
@@ -288,9 +314,10 @@ class GridService:
         return {"type": "FeatureCollection", "features": features}
 
     @rpc
-    def grid_cover(self, code: str) -> dict:
+    def grid_cover(self, code: str, *, scopes: list) -> dict:
         """How much of a grid its children leave uncovered: {code, children, uncovered_share,
-        uncovered_m2}."""
+        uncovered_m2}. NotFound outside `scopes`."""
+        self._require_scope(code, scopes)
         doc = self._grid_or_404(code)
         if not doc.get("boundary"):
             raise ValidationFailed(details={"code": f"grid {code} has no boundary"})
@@ -325,10 +352,12 @@ class GridService:
         return {**chain[-1], "chain": chain}
 
     @rpc
-    def grid_warnings(self, prefix: str) -> list:
+    def grid_warnings(self, prefix: str, *, scopes: list) -> list:
         """Grid-rule warnings for every grid under `prefix`: [{code, rule, message}]
         (level-1 outside 300–500 households, level-3 far from 30, under one full-time worker
-        per 100 households, a level-2/3 grid without an A or B post, no grid leader)."""
+        per 100 households, a level-2/3 grid without an A or B post, no grid leader).
+        A prefix outside `scopes` is NotFound."""
+        self._require_scope(prefix, scopes)
         grids = self.store.grids_under(prefix)
         counts: Counter = Counter()
         for grid_code in self.store.household_grid_codes(prefix):
@@ -347,9 +376,14 @@ class GridService:
         return out
 
     @rpc
-    def notice_board(self, code: str) -> dict:
+    def notice_board(self, code: str, scopes: list | None = None) -> dict:
         """Public notice board (公示牌), no login: grid name and the names, posts and phones
-        of the staff of the grid and the grids above it; nothing else."""
+        of the staff of the grid and the grids above it; nothing else.
+
+        `scopes=None` (the default) means a trusted caller: the public endpoint, which shows
+        every grid's board. With scopes, a grid outside them is NotFound."""
+        if scopes is not None:
+            self._require_scope(code, scopes)
         doc = self._grid_or_404(code)
         chain = domain.grid_ancestors(code)
         names = {g["_id"]: g["name"] for g in self.store.grids_by_codes(chain).values()}
@@ -536,6 +570,15 @@ class GridService:
         return place_out(updated, self._unmask(actor, roles, updated["grid_code"], "place"))
 
     @rpc
+    def get_place(self, place_id: str, actor: str, roles: list, scopes: list) -> dict:
+        """One place or organisation record; NotFound outside `scopes`. The contact phone is
+        unmasked only for roles that need it (such a read is audited)."""
+        doc = self.store.place(place_id)
+        if doc is None or not in_scope(doc["grid_code"], scopes or []):
+            raise NotFound(details={"place_id": place_id})
+        return place_out(doc, self._unmask(actor, roles, doc["grid_code"], "place", place_id))
+
+    @rpc
     def list_places(
         self, grid_code: str, scopes: list, kind: str | None = None, roles: list | None = None
     ) -> list:
@@ -546,9 +589,11 @@ class GridService:
     # ===================================================================================
     # staff posts, reserve team, party overlay
     @rpc
-    def assign_post(self, data: dict, actor: str | None = None) -> dict:
+    def assign_post(self, data: dict, actor: str | None = None, *, scopes: list) -> dict:
         """Put a user in a post on a grid: {grid_code, user_id, post, ab?: 'A'|'B',
-        display_name, phone?, username?}. Idempotent: the same assignment twice is one."""
+        display_name, phone?, username?}. Idempotent: the same assignment twice is one.
+        A grid outside `scopes` is NotFound."""
+        self._require_scope(str(data.get("grid_code") or ""), scopes)
         grid = self._grid_or_404(str(data.get("grid_code") or ""))
         problems = domain.check_post(data, grid["level"])
         if problems:
@@ -566,8 +611,12 @@ class GridService:
         return {**post_out(self.store.post(doc["_id"])), "change": change}
 
     @rpc
-    def remove_post(self, grid_code: str, user_id: str, post: str, actor: str | None = None):
-        """End a user's post on a grid."""
+    def remove_post(
+        self, grid_code: str, user_id: str, post: str, actor: str | None = None, *, scopes: list
+    ):
+        """End a user's post on a grid. NotFound when there is no such post or the grid lies
+        outside `scopes`."""
+        self._require_scope(grid_code, scopes)
         doc = self.store.post(f"{grid_code}|{user_id}|{post}")
         if doc is None:
             raise NotFound(details={"grid_code": grid_code, "user_id": user_id, "post": post})
@@ -581,8 +630,12 @@ class GridService:
         return {"removed": True}
 
     @rpc
-    def set_absent(self, grid_code: str, user_id: str, absent: bool, actor: str | None = None):
-        """Mark a worker absent (B takes over) or back; answers the grid's on-duty worker."""
+    def set_absent(
+        self, grid_code: str, user_id: str, absent: bool, actor: str | None = None, *, scopes: list
+    ):
+        """Mark a worker absent (B takes over) or back; answers the grid's on-duty worker.
+        A grid outside `scopes` is NotFound."""
+        self._require_scope(grid_code, scopes)
         posts = [p for p in self.store.posts_of_grid(grid_code) if p["user_id"] == user_id]
         if not posts:
             raise NotFound(details={"grid_code": grid_code, "user_id": user_id})
@@ -595,13 +648,15 @@ class GridService:
         self.store.transaction(work)
         self.outbox.wake()
         try:
-            return self.on_duty(grid_code)
+            return self.on_duty(grid_code, scopes=scopes)
         except NotFound:  # the absence is saved; nobody is left to take over
             return {"grid_code": grid_code, "user_id": None, "path": []}
 
     @rpc
-    def list_posts(self, grid_code: str, subtree: bool = False) -> list:
-        """Posts on a grid (or, with subtree, on it and every grid under it)."""
+    def list_posts(self, grid_code: str, subtree: bool = False, *, scopes: list) -> list:
+        """Posts on a grid (or, with subtree, on it and every grid under it). NotFound
+        outside `scopes`."""
+        self._require_scope(grid_code, scopes)
         self._grid_or_404(grid_code)
         docs = self.store.posts_under(grid_code) if subtree else self.store.posts_of_grid(grid_code)
         return [post_out(p) for p in docs]
@@ -612,11 +667,17 @@ class GridService:
         return [post_out(p) for p in self.store.posts_of_user(user_id)]
 
     @rpc
-    def on_duty(self, grid_code: str) -> dict:
+    def on_duty(self, grid_code: str, scopes: list | None = None) -> dict:
         """Who handles grid X now (for dispatch): A, or B while A is absent, walking up to
         the level-1 leader when a level has nobody present.
         {grid_code, user_id, display_name, phone, post, ab, handled_at, path}; NotFound if
-        nobody is on duty anywhere up the chain."""
+        nobody is on duty anywhere up the chain.
+
+        `scopes=None` (the default) means a trusted internal caller such as case dispatch,
+        which must reach any grid; with scopes (a user or API key through the gateway), a
+        grid outside them is NotFound."""
+        if scopes is not None:
+            self._require_scope(grid_code, scopes)
         self._grid_or_404(grid_code)
         chain = domain.grid_ancestors(grid_code)
         posts = self.store.posts_of_grids(chain)
@@ -645,10 +706,13 @@ class GridService:
         }
 
     @rpc
-    def add_reserve_member(self, grid_code: str, data: dict, actor: str | None = None) -> dict:
+    def add_reserve_member(
+        self, grid_code: str, data: dict, actor: str | None = None, *, scopes: list
+    ) -> dict:
         """Add someone to a level-1 grid's emergency reserve team (应急预备队):
         {name, phone?, kind: b_post|party_member|cadre|veteran|volunteer|doctor|police|other,
-        user_id?}. The same name and kind twice is one member."""
+        user_id?}. The same name and kind twice is one member. NotFound outside `scopes`."""
+        self._require_scope(grid_code, scopes)
         grid = self._grid_or_404(grid_code)
         problems = {}
         if grid["level"] != 1:
@@ -673,8 +737,12 @@ class GridService:
         return {**self._reserve_out(doc), "change": change}
 
     @rpc
-    def remove_reserve_member(self, grid_code: str, member_id: str, actor: str | None = None):
-        """Take someone off a level-1 grid's reserve team; NotFound if not on it."""
+    def remove_reserve_member(
+        self, grid_code: str, member_id: str, actor: str | None = None, *, scopes: list
+    ):
+        """Take someone off a level-1 grid's reserve team; NotFound if not on it or the grid
+        lies outside `scopes`."""
+        self._require_scope(grid_code, scopes)
         if not member_id.startswith(grid_code + "|") or not self.store.delete_reserve(member_id):
             raise NotFound(details={"grid_code": grid_code, "member_id": member_id})
 
@@ -685,9 +753,13 @@ class GridService:
         return [self._reserve_out(d) for d in self.store.reserve_of(grid_code)]
 
     @rpc
-    def set_party_unit(self, grid_code: str, data: dict, actor: str | None = None) -> dict:
+    def set_party_unit(
+        self, grid_code: str, data: dict, actor: str | None = None, *, scopes: list
+    ) -> dict:
         """Set the party branch or group on a grid (支部建在网格上):
-        {kind: branch|group, name, secretary?: display name, secretary_user_id?}."""
+        {kind: branch|group, name, secretary?: display name, secretary_user_id?}. NotFound
+        outside `scopes`."""
+        self._require_scope(grid_code, scopes)
         self._grid_or_404(grid_code)
         if data.get("kind") not in ("branch", "group") or not str(data.get("name") or "").strip():
             raise ValidationFailed(details={"kind": "branch or group", "name": "required"})
@@ -734,6 +806,20 @@ class GridService:
         return {"grid_code": grid_code, "member": name, "households": len(doc["household_ids"])}
 
     @rpc
+    def unlink_party_member(
+        self, grid_code: str, member_key: str, actor: str | None = None, *, scopes: list
+    ) -> dict:
+        """Remove a party member's household links in a grid (the inverse of
+        link_party_member). `member_key` is the member's user id when they were linked with
+        one, else their name (`member_key` in party_overlay's links). NotFound when there is
+        no such link or the grid lies outside `scopes`."""
+        self._require_scope(grid_code, scopes)
+        link_id = f"{grid_code}|{member_key}"
+        if not member_key or not self.store.delete_party_link(link_id):
+            raise NotFound(details={"grid_code": grid_code, "member_key": member_key})
+        return {"removed": True}
+
+    @rpc
     def party_overlay(self, code: str, scopes: list) -> dict:
         """Party units on grids under `code` and the party members' household links:
         {units: [{grid_code, kind, name, secretary}], links: [{grid_code, member, households:
@@ -759,6 +845,7 @@ class GridService:
                 {
                     "grid_code": link["grid_code"],
                     "member": link["member_name"],
+                    "member_key": link.get("member_user_id") or link["member_name"],
                     "households": households,
                 }
             )
@@ -948,17 +1035,25 @@ class GridService:
         content_b64: str,
         actor: str | None = None,
         dry_run: bool = False,
+        *,
+        scopes: list,
     ) -> dict:
         """Import grids (GeoJSON), households, places or staff (CSV or XLSX; UTF-8, UTF-8
         with BOM or GBK). The whole file is applied or nothing: with any bad row it raises
         ValidationFailed whose details are the report {rows, bad_rows: [{row, problems}]}.
-        Importing the same file again changes nothing. `dry_run` answers the report only."""
+        Importing the same file again changes nothing. `dry_run` answers the report only.
+
+        Every row's grid code must lie in the caller's `scopes`: a file with any row outside
+        them is refused whole (ValidationFailed naming each such row, also on a dry run)
+        before anything else is judged or written."""
         try:
             content = base64.b64decode(content_b64, validate=True)
         except (ValueError, TypeError):
             raise ValidationFailed(details={"content_b64": "not base64"}) from None
         importer = importing.Importer(self.store, self.clock.now(), self._key())
-        report = importer.run(kind, filename, content, actor=actor, dry_run=dry_run)
+        report = importer.run(
+            kind, filename, content, actor=actor, dry_run=dry_run, scopes=list(scopes or [])
+        )
         if report["bad_rows"] and not dry_run:
             raise ValidationFailed(
                 f"{len(report['bad_rows'])} bad rows in {filename}; nothing was imported",
@@ -996,13 +1091,22 @@ class GridService:
         return summary
 
     @rpc
-    def list_audit(self, kind: str | None = None, actor: str | None = None, limit: int = 100):
-        """Unmasked reads and ID look-ups, newest first: [{at, kind, actor, roles, …}]."""
+    def list_audit(
+        self, kind: str | None = None, actor: str | None = None, limit: int = 100, *, scopes: list
+    ):
+        """Unmasked reads and ID look-ups, newest first: [{at, kind, actor, roles, …}].
+
+        Entries about a grid (reads) or prefix (exports) outside `scopes` are left out;
+        ID look-ups name no grid and are kept."""
         query = {k: v for k, v in (("kind", kind), ("actor", actor)) if v}
-        return [
-            {**{k: _iso(v) for k, v in a.items() if k != "_id"}, "id": a["_id"]}
-            for a in self.store.list_audit(query, min(int(limit), 1000))
-        ]
+        out = []
+        for a in self.store.list_audit(query, min(int(limit), 1000)):
+            detail = a.get("detail") or {}
+            about = str(detail.get("grid_code") or detail.get("prefix") or "")
+            if about and not in_scope(about, scopes or []):
+                continue
+            out.append({**{k: _iso(v) for k, v in a.items() if k != "_id"}, "id": a["_id"]})
+        return out
 
     # --- keep the locate index in step across instances --------------------------------
     @event_handler("grid", GRID_CHANGED, handler_type=BROADCAST, reliable_delivery=False)
@@ -1030,6 +1134,12 @@ class GridService:
     def _require_scope(self, code: str, scopes: list) -> None:
         if not code or not in_scope(code, scopes or []):
             raise NotFound(details={"grid_code": code})
+
+    def _require_writable(self, code: str, scopes: list) -> None:
+        """Creating at a code outside the scopes is refused (Forbidden), as the gateway does;
+        a missing code is left to validation."""
+        if code and not in_scope(code, scopes or []):
+            raise Forbidden(details={"code": code, "scopes": list(scopes or [])})
 
     def _require_live_grid(self, code: str, session=None) -> dict:
         grid = self.store.grid(code, session=session)

@@ -355,6 +355,9 @@ class GridStore:
     def put_party_link(self, doc: dict, session=None) -> None:
         self.party_links.replace_one({"_id": doc["_id"]}, doc, upsert=True, session=session)
 
+    def delete_party_link(self, link_id: str, session=None) -> bool:
+        return self.party_links.delete_one({"_id": link_id}, session=session).deleted_count == 1
+
     def party_links_under(self, prefix: str) -> list[dict]:
         return list(self.party_links.find({"grid_code": prefix_range(prefix)}).sort("_id", 1))
 

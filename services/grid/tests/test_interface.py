@@ -22,6 +22,7 @@ L2 = f"{L1}-01"
 L3 = f"{L2}-01"
 SQUARE = [(120.940, 30.520), (120.943, 30.520), (120.943, 30.523), (120.940, 30.523)]
 WORKER = ["grid_worker"]
+COUNTY = ["330424"]  # a county admin's scopes
 
 
 def box(w, s, e, n):
@@ -44,16 +45,23 @@ def small(grid):
             {"code": "330424", "name": "海盐县"},
             {"code": "330424001", "name": "武原街道"},
             {"code": VILLAGE, "name": "海兴社区"},
-        ]
+        ],
+        scopes=COUNTY,
     )
     grid.create_grid(
-        {"code": L1, "name": "一网格", "boundary": box(120.94, 30.52, 120.943, 30.523)}, "c1"
+        {"code": L1, "name": "一网格", "boundary": box(120.94, 30.52, 120.943, 30.523)},
+        "c1",
+        scopes=COUNTY,
     )
     grid.create_grid(
-        {"code": L2, "name": "1幢", "boundary": box(120.94, 30.52, 120.9415, 30.523)}, "c2"
+        {"code": L2, "name": "1幢", "boundary": box(120.94, 30.52, 120.9415, 30.523)},
+        "c2",
+        scopes=COUNTY,
     )
     grid.create_grid(
-        {"code": L3, "name": "1幢1单元", "boundary": box(120.94, 30.52, 120.9415, 30.521)}, "c3"
+        {"code": L3, "name": "1幢1单元", "boundary": box(120.94, 30.52, 120.9415, 30.521)},
+        "c3",
+        scopes=COUNTY,
     )
     for post in (
         {
@@ -80,7 +88,7 @@ def small(grid):
             "phone": "13800000003",
         },
     ):
-        grid.assign_post(post)
+        grid.assign_post(post, scopes=COUNTY)
     return grid
 
 
@@ -119,18 +127,20 @@ def test_grid_tree_locate_and_refusals(small):
         grid.create_grid(
             {"code": f"{L1}-02", "name": "2幢", "boundary": box(120.941, 30.52, 120.943, 30.523)},
             "c4",
+            scopes=COUNTY,
         )
     assert (
         f"{L1}-02" in refused.value.details["boundary"] and L2 in refused.value.details["boundary"]
     )
     assert "m²" in refused.value.details["boundary"]
     with pytest.raises(NotFound):
-        grid.get_grid(f"{L1}-02")
+        grid.get_grid(f"{L1}-02", scopes=COUNTY)
     # outside the parent; a self-intersecting ring; a code that does not fit its parent
     with pytest.raises(ValidationFailed) as outside:
         grid.create_grid(
             {"code": f"{L1}-03", "name": "3幢", "boundary": box(120.95, 30.52, 120.951, 30.521)},
             "c5",
+            scopes=COUNTY,
         )
     assert "outside its parent" in outside.value.details["boundary"]
     bowtie = {
@@ -146,23 +156,28 @@ def test_grid_tree_locate_and_refusals(small):
         ],
     }
     with pytest.raises(ValidationFailed) as crossed:
-        grid.create_grid({"code": f"{L1}-04", "name": "4幢", "boundary": bowtie}, "c6")
+        grid.create_grid(
+            {"code": f"{L1}-04", "name": "4幢", "boundary": bowtie}, "c6", scopes=COUNTY
+        )
     assert "Self-intersection" in crossed.value.details["boundary"]
     with pytest.raises(ValidationFailed) as misfit:
-        grid.create_grid({"code": "330424001001-1", "name": "x"}, "c7")
+        grid.create_grid({"code": "330424001001-1", "name": "x"}, "c7", scopes=COUNTY)
     assert "code" in misfit.value.details
     # the index follows a change: redraw building 1 smaller, the point falls to level 1
-    current = grid.get_grid(L2)
+    current = grid.get_grid(L2, scopes=COUNTY)
     with pytest.raises(ValidationFailed):  # its unit would stick out
         grid.update_grid(
-            L2, {"boundary": box(120.94, 30.521, 120.9415, 30.523)}, current["version"]
+            L2,
+            {"boundary": box(120.94, 30.521, 120.9415, 30.523)},
+            current["version"],
+            scopes=COUNTY,
         )
-    grid.update_grid(L2, {"name": "一号楼"}, current["version"])
+    grid.update_grid(L2, {"name": "一号楼"}, current["version"], scopes=COUNTY)
     with pytest.raises(Conflict):
-        grid.update_grid(L2, {"name": "stale"}, current["version"])
-    cover = grid.grid_cover(L1)
+        grid.update_grid(L2, {"name": "stale"}, current["version"], scopes=COUNTY)
+    cover = grid.grid_cover(L1, scopes=COUNTY)
     assert 0.4 < cover["uncovered_share"] < 0.6
-    fc = grid.grid_geojson(L1)
+    fc = grid.grid_geojson(L1, scopes=COUNTY)
     assert {f["properties"]["code"] for f in fc["features"]} == {L1, L2}
 
 
@@ -217,19 +232,19 @@ def test_household_scope_masking_versions_and_audit(small):
     with pytest.raises(ValidationFailed) as nogrid:
         grid.create_household(household("1", grid_code=f"{L1}-09"), "h9", "u-a", WORKER, scopes)
     assert "grid_code" in nogrid.value.details
-    kinds = [a["kind"] for a in grid.list_audit()]
+    kinds = [a["kind"] for a in grid.list_audit(scopes=COUNTY)]
     assert "household_unmasked" in kinds and "id_lookup" in kinds
 
 
 def test_posts_on_duty_visits_and_coverage(small):
     grid = small
     assert grid.on_duty(L3)["user_id"] == "u-a"  # level 3 has nobody: its parent's A
-    grid.set_absent(L2, "u-a", True)
+    grid.set_absent(L2, "u-a", True, scopes=[L1])
     duty = grid.on_duty(L3)
     assert (duty["user_id"], duty["ab"]) == ("u-b", "B")
-    grid.set_absent(L2, "u-b", True)
+    grid.set_absent(L2, "u-b", True, scopes=[L1])
     assert grid.on_duty(L3)["user_id"] == "u-leader"
-    grid.set_absent(L2, "u-a", False)
+    grid.set_absent(L2, "u-a", False, scopes=[L1])
     board = grid.notice_board(L2)
     assert {s["name"] for s in board["staff"]} == {"王建国", "李明", "赵丽"}
     assert set(board["staff"][0]) == {
@@ -264,7 +279,7 @@ def test_posts_on_duty_visits_and_coverage(small):
     assert mine[L2]["coverage"]["visits_by_me"] == 1
     board = grid.duty_board(L1, [L1])
     assert {g["code"] for g in board["grids"]} == {L1, L2, L3}
-    rules = {(w["code"], w["rule"]) for w in grid.grid_warnings(VILLAGE)}
+    rules = {(w["code"], w["rule"]) for w in grid.grid_warnings(VILLAGE, scopes=COUNTY)}
     assert (L1, "level1_too_small") in rules and (L3, "no_b_post") in rules
 
 
@@ -278,7 +293,7 @@ def test_import_report_all_or_nothing_and_idempotent(small):
     )
     content = base64.b64encode(good.encode("gbk")).decode()
     with pytest.raises(ValidationFailed) as bad:
-        grid.import_file("households", "户.csv", content)
+        grid.import_file("households", "户.csv", content, scopes=[L1])
     rows = {r["row"]: r["problems"] for r in bad.value.details["bad_rows"]}
     assert set(rows) == {3, 4} and "housing.landlord" in rows[3]
     assert set(rows[4]) == {"members[0].id_number", "members[0].phone"}
@@ -286,17 +301,24 @@ def test_import_report_all_or_nothing_and_idempotent(small):
     fixed = good.replace(",租住,,孙红", ",租住,,孙红").splitlines()[:2]
     fixed.append(f"{L3},1,1,303,自有,,周一,户主,330424195001010027,13700000002")
     content = base64.b64encode(("\ufeff" + "\n".join(fixed) + "\n").encode("utf-8")).decode()
-    report = grid.import_file("households", "户.csv", content)
+    # a neighbouring grid's admin may not import it: every row named, nothing written
+    with pytest.raises(ValidationFailed) as outside:
+        grid.import_file("households", "户.csv", content, scopes=[f"{VILLAGE}-002"])
+    assert [r["row"] for r in outside.value.details["bad_rows"]] == [2, 3]
+    assert grid.search_households([L1]) == []
+    report = grid.import_file("households", "户.csv", content, scopes=[L1])
     assert (report["encoding"], report["created"]) == ("utf-8-sig", 2)
-    again = grid.import_file("households", "户.csv", content)
+    again = grid.import_file("households", "户.csv", content, scopes=[L1])
     assert (again["created"], again["updated"], again["unchanged"]) == (0, 0, 2)
     with pytest.raises(ValidationFailed) as columns:
-        grid.import_file("households", "x.csv", base64.b64encode(b"a,b\n1,2\n").decode())
+        grid.import_file(
+            "households", "x.csv", base64.b64encode(b"a,b\n1,2\n").decode(), scopes=[L1]
+        )
     assert "missing_columns" in columns.value.details["columns"]
     # export as XLSX, import it again: nothing changes
     out = grid.export_file("households", "xlsx", L1, "u-leader", ["grid_leader"], [L1])
     assert out["rows"] == 2
-    back = grid.import_file("households", out["filename"], out["content_b64"])
+    back = grid.import_file("households", out["filename"], out["content_b64"], scopes=[L1])
     assert (back["created"], back["updated"], back["unchanged"]) == (0, 0, 2)
 
 

@@ -3,13 +3,21 @@ storage (in memory), a recording outbox and a settable clock."""
 
 from __future__ import annotations
 
+import base64
 import copy
+import json
 from datetime import UTC, datetime, timedelta
 
 import pytest
 from nameko.testing.services import worker_factory
 
-from contracts.errors import Conflict, IdempotencyConflict, NotFound, ValidationFailed
+from contracts.errors import (
+    Conflict,
+    Forbidden,
+    IdempotencyConflict,
+    NotFound,
+    ValidationFailed,
+)
 from contracts.grid import GRID_CHANGED, HOUSEHOLD_CHANGED, STAFF_ASSIGNED, VISIT_LOGGED
 from services.grid import domain
 from services.grid.locating import GridIndex
@@ -22,7 +30,9 @@ from services.kit.outbox import OutboxWriter
 
 V = "330424001001"
 L1, L2, L3 = f"{V}-001", f"{V}-001-01", f"{V}-001-01-01"
+OTHER = f"{V}-002"  # a neighbouring level-1 grid
 SCOPES, WORKER = [L1], ["grid_worker"]
+ADMIN = [V]  # a community admin's scopes
 
 
 class FakeGridStore(GridStore):
@@ -33,6 +43,12 @@ class FakeGridStore(GridStore):
         self.divisions_: dict[str, dict] = {}
         self.households_: dict[str, dict] = {}
         self.posts_: dict[str, dict] = {}
+        self.places_: dict[str, dict] = {}
+        self.reserve_: dict[str, dict] = {}
+        self.party_units_: dict[str, dict] = {}
+        self.party_links_: dict[str, dict] = {}
+        self.imports_: dict[str, dict] = {}
+        self.outbox_: list[dict] = []
         self.visits_: list[dict] = []
         self.audit_: list[dict] = []
         self.commands_: dict[str, dict] = {}
@@ -147,7 +163,101 @@ class FakeGridStore(GridStore):
         return 1
 
     def write_audit(self, entry):
-        self.audit_.append(entry)
+        self.audit_.append({"_id": f"a{len(self.audit_)}", **entry})
+
+    def list_audit(self, query, limit):
+        found = [a for a in self.audit_ if all(a.get(k) == v for k, v in query.items())]
+        return copy.deepcopy(found[::-1][:limit])
+
+    def posts_under(self, prefix, session=None):
+        return [
+            copy.deepcopy(p)
+            for k, p in sorted(self.posts_.items())
+            if p["grid_code"].startswith(prefix)
+        ]
+
+    def delete_post(self, post_id, session=None):
+        return self.posts_.pop(post_id, None) is not None
+
+    def household_grid_codes(self, prefix):
+        return [
+            h["grid_code"] for h in self.households_.values() if h["grid_code"].startswith(prefix)
+        ]
+
+    def households_by_id_hash(self, id_hash, scopes):
+        return [
+            copy.deepcopy(h)
+            for h in self.households_.values()
+            if any(m.get("id_hash") == id_hash for m in h["members"])
+            and any(h["grid_code"].startswith(s) for s in scopes if s)
+        ]
+
+    def households_by_keys(self, keys, session=None):
+        wanted = set(keys)
+        return {
+            h["address_key"]: copy.deepcopy(h)
+            for h in self.households_.values()
+            if h["address_key"] in wanted
+        }
+
+    # places, reserve team, party overlay
+    def place(self, place_id, session=None):
+        return copy.deepcopy(self.places_.get(place_id))
+
+    def insert_place(self, doc, session=None):
+        self.places_[doc["_id"]] = copy.deepcopy(doc)
+        return doc
+
+    def reserve_of(self, code):
+        return [copy.deepcopy(r) for r in self.reserve_.values() if r["grid_code"] == code]
+
+    def put_reserve(self, doc, session=None):
+        if doc["_id"] in self.reserve_:
+            return "unchanged"
+        self.reserve_[doc["_id"]] = copy.deepcopy(doc)
+        return "created"
+
+    def delete_reserve(self, member_id):
+        return self.reserve_.pop(member_id, None) is not None
+
+    def put_party_unit(self, doc, session=None):
+        self.party_units_[doc["_id"]] = copy.deepcopy(doc)
+
+    def party_units_under(self, prefix):
+        return [
+            copy.deepcopy(u) for c, u in sorted(self.party_units_.items()) if c.startswith(prefix)
+        ]
+
+    def put_party_link(self, doc, session=None):
+        self.party_links_[doc["_id"]] = copy.deepcopy(doc)
+
+    def delete_party_link(self, link_id, session=None):
+        return self.party_links_.pop(link_id, None) is not None
+
+    def party_links_under(self, prefix):
+        return [
+            copy.deepcopy(link)
+            for k, link in sorted(self.party_links_.items())
+            if link["grid_code"].startswith(prefix)
+        ]
+
+    # imports: the Importer writes in bulk
+    def import_record(self, digest):
+        return self.imports_.get(digest)
+
+    def record_import(self, doc, session=None):
+        self.imports_[doc["_id"]] = copy.deepcopy(doc)
+
+    def insert_many(self, collection, docs, session=None):
+        target = {"households": self.households_, "places": self.places_, "posts": self.posts_}
+        if collection == "outbox":
+            self.outbox_.extend(copy.deepcopy(docs))
+            return
+        for doc in docs:
+            target[collection][doc["_id"]] = copy.deepcopy(doc)
+
+    def replace_many(self, collection, docs, session=None):
+        self.insert_many(collection, docs, session)
 
 
 class RecordingOutbox(OutboxWriter):
@@ -183,16 +293,23 @@ def service():
         config={"GRID_ID_KEY": "test-key"},
     )
     box = lambda w, e: quad_geojson([(w, 30.52), (e, 30.52), (e, 30.523), (w, 30.523)])  # noqa: E731
-    svc.create_grid({"code": L1, "name": "一网格", "boundary": box(120.940, 120.943)}, "g1")
-    svc.create_grid({"code": L2, "name": "1幢", "boundary": box(120.940, 120.9415)}, "g2")
-    svc.create_grid({"code": L3, "name": "1幢1单元", "boundary": box(120.940, 120.941)}, "g3")
+    svc.create_grid(
+        {"code": L1, "name": "一网格", "boundary": box(120.940, 120.943)}, "g1", scopes=ADMIN
+    )
+    svc.create_grid(
+        {"code": L2, "name": "1幢", "boundary": box(120.940, 120.9415)}, "g2", scopes=ADMIN
+    )
+    svc.create_grid(
+        {"code": L3, "name": "1幢1单元", "boundary": box(120.940, 120.941)}, "g3", scopes=ADMIN
+    )
     for user, grid, post, ab in (
         ("lead", L1, "grid_leader", None),
         ("a", L2, "full_time_worker", "A"),
         ("b", L2, "part_time_worker", "B"),
     ):
         svc.assign_post(
-            {"grid_code": grid, "user_id": user, "post": post, "ab": ab, "display_name": user}
+            {"grid_code": grid, "user_id": user, "post": post, "ab": ab, "display_name": user},
+            scopes=ADMIN,
         )
     return svc
 
@@ -299,12 +416,12 @@ def test_overdue_after_a_missed_quarter(service):
 
 def test_b_takes_over_while_a_is_absent(service):
     assert service.on_duty(L3)["user_id"] == "a"
-    assert service.set_absent(L2, "a", True)["user_id"] == "b"
+    assert service.set_absent(L2, "a", True, scopes=SCOPES)["user_id"] == "b"
     assert service.outbox.of(STAFF_ASSIGNED)[-1]["change"] == "absent"
-    service.set_absent(L2, "b", True)
+    service.set_absent(L2, "b", True, scopes=SCOPES)
     assert service.on_duty(L3)["user_id"] == "lead"
     with pytest.raises(NotFound):
-        service.set_absent(L2, "nobody", True)
+        service.set_absent(L2, "nobody", True, scopes=SCOPES)
 
 
 def test_bad_input_is_refused_with_the_field_named(service):
@@ -320,5 +437,172 @@ def test_bad_input_is_refused_with_the_field_named(service):
         service.locate(200, 30)
     assert "point" in err.value.details
     with pytest.raises(ValidationFailed) as err:
-        service.assign_post({"grid_code": L1, "user_id": "z", "post": "boss"})
+        service.assign_post({"grid_code": L1, "user_id": "z", "post": "boss"}, scopes=ADMIN)
     assert "post" in err.value.details
+
+
+# --- scope in the service itself (defence in depth behind the gateway) ---------------------
+def b64(text: str) -> str:
+    return base64.b64encode(text.encode("utf-8")).decode()
+
+
+def test_import_rows_outside_scope_are_rejected_and_nothing_written(service):
+    text = (
+        "grid_code,building,unit,room,name,relation\n"
+        f"{L3},1,1,501,张三,户主\n"
+        f"{OTHER},1,1,1,李四,户主\n"
+        f"{OTHER},1,1,1,李小四,子女\n"
+    )
+    events = len(service.outbox.events)
+    for dry_run in (False, True):
+        with pytest.raises(ValidationFailed) as refused:
+            service.import_file("households", "h.csv", b64(text), "admin", dry_run, scopes=SCOPES)
+        report = refused.value.details
+        assert [r["row"] for r in report["bad_rows"]] == [3, 4]  # each member row named
+        assert all("outside your scopes" in r["problems"]["grid_code"] for r in report["bad_rows"])
+        assert (report["rows"], report["bad_row_count"], report["applied"]) == (3, 2, False)
+    assert service.store.households_ == {} and service.store.outbox_ == []
+    assert len(service.outbox.events) == events
+    # no scopes at all: every row is outside
+    with pytest.raises(ValidationFailed) as refused:
+        service.import_file("households", "h.csv", b64(text), scopes=[])
+    assert refused.value.details["bad_row_count"] == 3
+    # in scope, the file is judged as before (the other grid does not exist) …
+    with pytest.raises(ValidationFailed) as judged:
+        service.import_file("households", "h.csv", b64(text), scopes=ADMIN)
+    assert "there is no grid" in judged.value.details["bad_rows"][0]["problems"]["grid_code"]
+    # … and the rows of the caller's grid import
+    mine = "\n".join(text.splitlines()[:2]) + "\n"
+    report = service.import_file("households", "h.csv", b64(mine), "admin", scopes=SCOPES)
+    assert (report["applied"], report["created"]) == (True, 1)
+    assert [h["grid_code"] for h in service.store.households_.values()] == [L3]
+
+
+def test_import_of_grids_and_staff_outside_scope_is_refused(service):
+    features = {
+        "type": "FeatureCollection",
+        "features": [
+            {"type": "Feature", "geometry": None, "properties": {"code": f"{L1}-02", "name": "2"}},
+            {"type": "Feature", "geometry": None, "properties": {"code": OTHER, "name": "二"}},
+        ],
+    }
+    with pytest.raises(ValidationFailed) as refused:
+        service.import_file("grids", "g.geojson", b64(json.dumps(features)), scopes=SCOPES)
+    assert [r["row"] for r in refused.value.details["bad_rows"]] == [2]
+    assert set(service.store.grids_) == {L1, L2, L3}
+    staff = f"grid_code,user_id,display_name,post\n{OTHER},u9,某人,grid_leader\n"
+    with pytest.raises(ValidationFailed) as refused:
+        service.import_file("staff", "s.csv", b64(staff), scopes=SCOPES)
+    assert refused.value.details["bad_rows"][0]["row"] == 2
+    assert not any(p["grid_code"] == OTHER for p in service.store.posts_.values())
+
+
+def test_registry_writes_outside_scope_are_refused_and_change_nothing(service):
+    elsewhere = [OTHER]
+    grids, posts = copy.deepcopy(service.store.grids_), copy.deepcopy(service.store.posts_)
+    events = len(service.outbox.events)
+    # creating at a code outside the scopes: Forbidden (the gateway's 403)
+    with pytest.raises(Forbidden):
+        service.create_grid({"code": f"{L1}-02", "name": "2幢"}, "g9", scopes=elsewhere)
+    with pytest.raises(Forbidden):
+        service.put_divisions([{"code": V, "name": "改名"}], "x", scopes=elsewhere)
+    with pytest.raises(Forbidden):
+        service.create_grid({"code": f"{L1}-02", "name": "2幢"}, "g9", scopes=[])
+    # changing a record outside the scopes: NotFound (the gateway's 404)
+    refusals = [
+        lambda: service.update_grid(L2, {"name": "x"}, 1, "x", scopes=elsewhere),
+        lambda: service.retire_grid(L3, 1, "x", scopes=elsewhere),
+        lambda: service.assign_post(
+            {"grid_code": L1, "user_id": "z", "post": "full_time_worker", "display_name": "z"},
+            "x",
+            scopes=elsewhere,
+        ),
+        lambda: service.remove_post(L2, "a", "full_time_worker", "x", scopes=elsewhere),
+        lambda: service.set_absent(L2, "a", True, "x", scopes=elsewhere),
+        lambda: service.add_reserve_member(
+            L1, {"name": "志愿者", "kind": "volunteer"}, "x", scopes=elsewhere
+        ),
+        lambda: service.set_party_unit(
+            L1, {"kind": "branch", "name": "支部"}, "x", scopes=elsewhere
+        ),
+        lambda: service.unlink_party_member(L1, "p1", "x", scopes=elsewhere),
+    ]
+    for refuse in refusals:
+        with pytest.raises(NotFound):
+            refuse()
+    assert service.store.grids_ == grids and service.store.posts_ == posts
+    assert service.store.reserve_ == {} and service.store.party_units_ == {}
+    assert len(service.outbox.events) == events
+    # a reserve member on the caller's grid cannot be taken off by a neighbour
+    member = service.add_reserve_member(
+        L1, {"name": "志愿者", "kind": "volunteer"}, "lead", scopes=SCOPES
+    )
+    with pytest.raises(NotFound):
+        service.remove_reserve_member(L1, member["id"], "x", scopes=elsewhere)
+    service.remove_reserve_member(L1, member["id"], "lead", scopes=SCOPES)
+    assert service.store.reserve_ == {}
+    # in scope the same writes go through
+    updated = service.update_grid(L2, {"name": "一号楼"}, 1, "admin", scopes=ADMIN)
+    assert updated["name"] == "一号楼"
+
+
+def test_registry_reads_outside_scope_are_not_found(service):
+    elsewhere = [OTHER]
+    for read in (
+        lambda s: service.get_grid(L2, scopes=s),
+        lambda s: service.grid_geojson(L1, scopes=s),
+        lambda s: service.grid_cover(L1, scopes=s),
+        lambda s: service.grid_warnings(V, scopes=s),
+        lambda s: service.list_posts(L2, scopes=s),
+        lambda s: service.on_duty(L3, scopes=s),
+        lambda s: service.notice_board(L3, scopes=s),
+    ):
+        read(ADMIN)  # in scope: answers
+        with pytest.raises(NotFound):
+            read(elsewhere)
+    # trusted internal callers (case dispatch, the public board) pass no scopes
+    assert service.on_duty(L3)["user_id"] == "a"
+    assert service.notice_board(L3)["code"] == L3
+    # the audit lists only entries about grids in scope (and ID look-ups, which name none)
+    h = service.create_household(a_household(), "c-1", "lead", ["grid_leader"], SCOPES)
+    service.get_household(h["id"], "lead", ["grid_leader"], SCOPES)
+    service.find_by_id_number("330424198001010012", "lead", ["grid_leader"], SCOPES)
+    kinds = [a["kind"] for a in service.list_audit(scopes=SCOPES)]
+    assert "household_unmasked" in kinds and "id_lookup" in kinds
+    assert [a["kind"] for a in service.list_audit(scopes=elsewhere)] == ["id_lookup"]
+
+
+def test_get_place_is_scoped_and_unmasks_by_role(service):
+    data = {
+        "grid_code": L3,
+        "kind": "shop",
+        "name": "小卖部",
+        "contact": {"person": "店主", "phone": "13700000000"},
+    }
+    place = service.create_place(data, "p-1", "a", WORKER, SCOPES)
+    seen = service.get_place(place["id"], "a", WORKER, SCOPES)
+    assert (seen["name"], seen["contact"]["phone"]) == ("小卖部", "13700000000")
+    assert service.store.audit_[-1]["kind"] == "place_unmasked"
+    assert service.store.audit_[-1]["record_id"] == place["id"]
+    masked = service.get_place(place["id"], "i", ["instructor"], [V])
+    assert masked["contact"]["phone"] == "137****0000"
+    with pytest.raises(NotFound):
+        service.get_place(place["id"], "x", WORKER, [OTHER])
+    with pytest.raises(NotFound):
+        service.get_place("no-such-place", "a", WORKER, SCOPES)
+
+
+def test_unlink_party_member_removes_their_links(service):
+    h = service.create_household(a_household(), "c-1", "a", WORKER, SCOPES)
+    service.link_party_member(L1, {"name": "党员甲", "user_id": "p1"}, [h["id"]], "lead", SCOPES)
+    service.link_party_member(L1, {"name": "党员乙"}, [h["id"]], "lead", SCOPES)
+    links = service.party_overlay(L1, SCOPES)["links"]
+    assert {(link["member"], link["member_key"]) for link in links} == {
+        ("党员甲", "p1"),
+        ("党员乙", "党员乙"),
+    }
+    assert service.unlink_party_member(L1, "p1", "lead", scopes=SCOPES) == {"removed": True}
+    with pytest.raises(NotFound):
+        service.unlink_party_member(L1, "p1", "lead", scopes=SCOPES)
+    service.unlink_party_member(L1, "党员乙", "lead", scopes=SCOPES)
+    assert service.party_overlay(L1, SCOPES)["links"] == []
