@@ -412,6 +412,12 @@ def test_csv_with_a_bad_row_is_rejected_whole_with_a_report(system, tokens):
     answer = imported(system, admin, "households", outside.encode("utf-8"), "outside.csv")
     details = assert_error(answer, 400, "validation_failed")["details"]
     assert details["bad_rows"][0]["row"] == 2 and "grid_code" in details["bad_rows"][0]["problems"]
+    # the grid service refuses it itself, on a dry run too, naming only the rows outside
+    dry = imported(system, admin, "households", outside.encode("utf-8"), "o.csv", dry_run=1)
+    details = assert_error(dry, 400, "validation_failed")["details"]
+    assert details["bad_rows"] == [
+        {"row": 2, "problems": {"grid_code": "330424104201-001-01 lies outside your scopes"}}
+    ]
     assert_error(
         imported(system, tokens["worker01"], "households", b"x", "a.csv"), 403, "forbidden"
     )
@@ -702,3 +708,62 @@ def test_divisions_coverage_dry_run_and_visit_time(system, tokens):
         },
     )
     assert "occurred_at" in assert_error(naive, 400, "validation_failed")["details"]
+
+
+def test_party_member_links_are_made_and_removed(system, tokens):
+    leader = tokens["leader01"]
+    households = [first_household(system, leader, grid_code=MICRO)["id"]]
+    key = f"e2e-party-{uuid.uuid4().hex[:8]}"
+    body = {"member": {"name": "测试党员", "user_id": key}, "household_ids": households}
+    linked = system.call("PUT", f"/api/v1/grids/{G1}/party-links", leader, json=body)
+    assert linked.status_code == 200, linked.text
+    assert linked.json() == {"grid_code": G1, "member": "测试党员", "households": 1}
+    links = system.call("GET", f"/api/v1/grids/{G1}/party", leader).json()["links"]
+    mine = next(link for link in links if link.get("member_key") == key)
+    assert [h["id"] for h in mine["households"]] == households
+
+    path = f"/api/v1/grids/{G1}/party-links/{quote(key, safe='')}"
+    assert_error(system.call("DELETE", path, tokens["hx2"]), 404, "not_found")  # not their grid
+    assert_error(system.call("DELETE", path, tokens["worker01"]), 403, "forbidden")
+    assert system.call("DELETE", path, leader).status_code == 204
+    assert_error(system.call("DELETE", path, leader), 404, "not_found")
+    links = system.call("GET", f"/api/v1/grids/{G1}/party", leader).json()["links"]
+    assert not any(link.get("member_key") == key for link in links)
+
+    # linked by name alone, the name is the key
+    name = f"党员{uuid.uuid4().hex[:4]}"
+    body = {"member": {"name": name}, "household_ids": households}
+    assert system.call("PUT", f"/api/v1/grids/{G1}/party-links", leader, json=body).ok
+    by_name = f"/api/v1/grids/{G1}/party-links/{quote(name, safe='')}"
+    assert system.call("DELETE", by_name, tokens["community01"]).status_code == 204
+
+
+def test_a_place_is_read_alone_within_scope(system, tokens):
+    worker = tokens["worker01"]
+    body = {
+        "grid_code": MICRO,
+        "kind": "shop",
+        "name": f"测试小店 {uuid.uuid4().hex[:6]}",
+        "contact": {"person": "店主", "phone": "13700000009"},
+    }
+    created = system.call("POST", "/api/v1/places", worker, json=body)
+    assert created.status_code == 201, created.text
+    path = f"/api/v1/places/{created.json()['id']}"
+    place = system.call("GET", path, worker)
+    assert place.status_code == 200, place.text
+    assert place.json()["name"] == body["name"] and place.json()["grid_code"] == MICRO
+    assert place.json()["contact"]["phone"] == "13700000009"  # the grid's worker needs it
+    assert place.json()["version"] == 1 and place.json()["element"]
+    assert system.call("GET", path, tokens["county"]).ok
+    assert_error(system.call("GET", path, tokens["hx2"]), 404, "not_found")
+    assert_error(system.call("GET", path, tokens["resident01"]), 403, "forbidden")
+    assert_error(system.call("GET", "/api/v1/places/no-such-place", worker), 404, "not_found")
+    audit = system.call(
+        "GET", "/api/v1/grid-audit", tokens["admin"], params={"kind": "place_unmasked"}
+    )
+    assert audit.status_code == 200, audit.text
+    assert any(e.get("record_id") == created.json()["id"] for e in audit.json())
+
+    spec = system.call("GET", "/api/v1/openapi.json").json()
+    assert "get" in spec["paths"]["/api/v1/places/{place_id}"]
+    assert "delete" in spec["paths"]["/api/v1/grids/{code}/party-links/{member_key}"]
