@@ -201,7 +201,7 @@ function postRow(grid, p, ctx) {
         'button',
         {
           type: 'button',
-          class: `btn btn-small post-toggle ${p.absent ? 'btn-secondary' : 'btn-danger'}`,
+          class: `btn btn-small post-toggle ${p.absent ? 'btn-secondary' : 'btn-quiet'}`,
           'aria-label': `标记 ${name} ${verb}`,
           onclick: () => ctx.confirm(row, grid, p, ctx),
         },
