@@ -1,0 +1,111 @@
+"""Imports and exports, the demo dataset, the audit of unmasked reads, and keeping the
+locate index in step across instances."""
+
+from __future__ import annotations
+
+import base64
+
+from nameko.events import BROADCAST, event_handler
+from nameko.rpc import rpc
+
+from contracts.errors import ValidationFailed
+from contracts.grid import GRID_CHANGED
+from contracts.scope import in_scope
+from services.grid import domain, exporting, importing
+from services.grid.answers import _iso
+from services.grid.base import GridBase
+
+
+class FileRpc(GridBase):
+    @rpc
+    def import_file(
+        self,
+        kind: str,
+        filename: str,
+        content_b64: str,
+        actor: str | None = None,
+        dry_run: bool = False,
+        *,
+        scopes: list,
+    ) -> dict:
+        """Import grids (GeoJSON), households, places or staff (CSV or XLSX; UTF-8, UTF-8
+        with BOM or GBK). The whole file is applied or nothing: with any bad row it raises
+        ValidationFailed whose details are the report {rows, bad_rows: [{row, problems}]}.
+        Importing the same file again changes nothing. `dry_run` answers the report only.
+
+        Every row's grid code must lie in the caller's `scopes`: a file with any row outside
+        them is refused whole (ValidationFailed naming each such row, also on a dry run)
+        before anything else is judged or written."""
+        try:
+            content = base64.b64decode(content_b64, validate=True)
+        except (ValueError, TypeError):
+            raise ValidationFailed(details={"content_b64": "not base64"}) from None
+        importer = importing.Importer(self.store, self.clock.now(), self._key())
+        report = importer.run(
+            kind, filename, content, actor=actor, dry_run=dry_run, scopes=list(scopes or [])
+        )
+        if report["bad_rows"] and not dry_run:
+            raise ValidationFailed(
+                f"{len(report['bad_rows'])} bad rows in {filename}; nothing was imported",
+                details=report,
+            )
+        if report.get("applied"):
+            self._after_import(importer)
+        return report
+
+    @rpc
+    def export_file(
+        self, kind: str, fmt: str, prefix: str, actor: str, roles: list, scopes: list
+    ) -> dict:
+        """Export grids (geojson), households, places or staff (csv or xlsx) under a code
+        prefix in scope: {filename, content_type, content_b64, rows}. Phones are unmasked
+        only for roles that need them, and such an export is audited."""
+        self._require_scope(prefix, scopes)
+        unmasked = domain.may_unmask(roles)
+        out = exporting.export(self.store, kind, fmt, prefix, unmasked)
+        if unmasked and kind in ("households", "places", "staff"):
+            self._audit(
+                "export_unmasked", actor, roles, None, prefix=prefix, export=kind, rows=out["rows"]
+            )
+        out["content_b64"] = base64.b64encode(out.pop("content")).decode()
+        return out
+
+    @rpc
+    def load_dataset(self, dataset: dict, user_ids: dict | None = None) -> dict:
+        """Load a dataset such as demo.demo_dataset(): {divisions, grids (FeatureCollection),
+        households, places, staff}; staff usernames map to user ids through `user_ids`.
+        Idempotent: loading twice changes and duplicates nothing. Answers counts."""
+        importer = importing.Importer(self.store, self.clock.now(), self._key())
+        summary = importer.load_dataset(dataset, user_ids or {})
+        self._after_import(importer)
+        return summary
+
+    @rpc
+    def list_audit(
+        self, kind: str | None = None, actor: str | None = None, limit: int = 100, *, scopes: list
+    ):
+        """Unmasked reads and ID look-ups, newest first: [{at, kind, actor, roles, …}].
+
+        Entries about a grid (reads) or prefix (exports) outside `scopes` are left out;
+        ID look-ups name no grid and are kept."""
+        query = {k: v for k, v in (("kind", kind), ("actor", actor)) if v}
+        out = []
+        for a in self.store.list_audit(query, min(int(limit), 1000)):
+            detail = a.get("detail") or {}
+            about = str(detail.get("grid_code") or detail.get("prefix") or "")
+            if about and not in_scope(about, scopes or []):
+                continue
+            out.append({**{k: _iso(v) for k, v in a.items() if k != "_id"}, "id": a["_id"]})
+        return out
+
+    # --- keep the locate index in step across instances --------------------------------
+    @event_handler("grid", GRID_CHANGED, handler_type=BROADCAST, reliable_delivery=False)
+    def on_grid_changed(self, event: dict) -> None:
+        payload = event.get("payload", {})
+        code = payload.get("code")
+        if not code or self.grid_index.known_version(code) >= int(payload.get("version", 0)):
+            return
+        doc = self.store.grid(code)
+        if doc is not None:
+            boundary = None if doc.get("retired") else doc.get("boundary")
+            self.grid_index.put(code, boundary, doc["version"])

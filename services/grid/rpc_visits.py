@@ -1,0 +1,191 @@
+"""Visits and the duty engine: coverage, overdue households, the leader's board."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from datetime import datetime
+from typing import Any
+
+from nameko.rpc import rpc
+
+from contracts.errors import ValidationFailed
+from contracts.grid import VISIT_LOGGED
+from contracts.scope import in_scope
+from services.grid import domain
+from services.grid.answers import _iso, post_out, visit_out
+from services.grid.base import GridBase
+from services.grid.storage import new_id
+
+
+class VisitRpc(GridBase):
+    @rpc
+    def log_visit(self, data: dict, client_id: str, actor: str, roles: list, scopes: list):
+        """Log a home visit by `actor`: {household_id, kind: routine|care|wartime,
+        occurred_at (ISO, with zone; default now), findings?: {opinions: [..], hazards: [..],
+        disputes: [..]}, case_draft?: {title, description, category}, note?}. Sent again with
+        the same client_id it is recorded once."""
+        now = self.clock.now()
+        problems = domain.check_visit(data, now)
+        if problems:
+            raise ValidationFailed(details=problems)
+        household = self._household_in_scope(str(data["household_id"]), scopes)
+        occurred = domain.parse_time(data["occurred_at"]) if data.get("occurred_at") else now
+        body = {"data": data, "actor": actor}
+
+        def execute(session):
+            doc = {
+                "_id": new_id(),
+                "client_id": client_id,
+                "household_id": household["_id"],
+                "grid_code": household["grid_code"],
+                "worker_id": actor,
+                "kind": data["kind"],
+                "occurred_at": occurred,
+                "recorded_at": now,
+                "findings": {k: list(v) for k, v in (data.get("findings") or {}).items()},
+                "case_draft": data.get("case_draft"),
+                "note": data.get("note"),
+            }
+            self.store.insert_visit(doc, session=session)
+            self.store.mark_visited(household["_id"], occurred, data["kind"] == "care", session)
+            self.outbox.record(
+                session,
+                VISIT_LOGGED,
+                {
+                    "visit_id": doc["_id"],
+                    "household_id": doc["household_id"],
+                    "grid_code": doc["grid_code"],
+                    "worker_user_id": actor,
+                    "kind": doc["kind"],
+                    "occurred_at": occurred.isoformat(),
+                },
+            )
+            return visit_out(doc)
+
+        result = self.store.run_command("log_visit", client_id, body, execute)
+        self.outbox.wake()
+        return result
+
+    @rpc
+    def list_visits(
+        self,
+        scopes: list,
+        grid_code: str | None = None,
+        household_id: str | None = None,
+        worker_id: str | None = None,
+        limit: int = 50,
+    ) -> list:
+        """Visits, newest first, by grid (prefix), household or worker, within scope."""
+        query: dict[str, Any] = {}
+        if household_id:
+            self._household_in_scope(household_id, scopes)
+            query["household_id"] = household_id
+        if worker_id:
+            query["worker_id"] = worker_id
+        if grid_code:
+            self._require_scope(grid_code, scopes)
+            query["grid_code"] = {"$gte": grid_code, "$lt": grid_code + "\uffff"}
+        if not query:
+            raise ValidationFailed(details={"query": "grid_code, household_id or worker_id"})
+        docs = self.store.visits_where(query, min(int(limit), 500))
+        return [visit_out(d) for d in docs if in_scope(d["grid_code"], scopes)]
+
+    @rpc
+    def grid_coverage(self, code: str, scopes: list) -> dict:
+        """Visit coverage of a grid in its duty period (quarter for level 2/3, year for
+        level 1, in Asia/Shanghai): {code, name, level, period, households, visited, share,
+        overdue, overdue_households: [{id, label, last_visit_at}], care_due, care_done,
+        days_left}."""
+        self._require_scope(code, scopes)
+        grid = self._grid_or_404(code)
+        now = self.clock.now()
+        rows = self.store.duty_rows(code)
+        result = self._coverage(grid, rows, now)
+        by_id = {r["_id"]: r for r in rows}
+        result["overdue_households"] = [
+            {
+                "id": hid,
+                "grid_code": by_id[hid]["grid_code"],
+                "label": domain.address_label(by_id[hid].get("address") or {}),
+                "last_visit_at": _iso(by_id[hid].get("last_visit_at")),
+            }
+            for hid in result.pop("overdue_ids")[:200]
+        ]
+        return result
+
+    @rpc
+    def my_grids(self, user_id: str, scopes: list) -> list:
+        """The grids a worker holds posts on, with coverage of each in its duty period:
+        [{code, name, level, post, post_zh, ab, absent, coverage: {period, households,
+        visited, share, overdue, care_due, care_done, days_left, visits_by_me}}]."""
+        now = self.clock.now()
+        out = []
+        for p in self.store.posts_of_user(user_id):
+            if not in_scope(p["grid_code"], scopes):
+                continue
+            grid = self.store.grid(p["grid_code"])
+            if grid is None or grid.get("retired"):
+                continue
+            cov = self._coverage(grid, self.store.duty_rows(grid["_id"]), now)
+            cov.pop("overdue_ids")
+            period_start = datetime.fromisoformat(cov["period_start"])
+            cov["visits_by_me"] = self.store.count_visits(
+                {
+                    "worker_id": user_id,
+                    "grid_code": {"$gte": grid["_id"], "$lt": grid["_id"] + "\uffff"},
+                    "occurred_at": {"$gte": period_start},
+                }
+            )
+            out.append(
+                {
+                    "code": grid["_id"],
+                    "name": grid["name"],
+                    "level": grid["level"],
+                    **{
+                        k: v
+                        for k, v in post_out(p).items()
+                        if k in ("post", "post_zh", "ab", "absent")
+                    },
+                    "coverage": cov,
+                }
+            )
+        return out
+
+    @rpc
+    def duty_board(self, code: str, scopes: list) -> dict:
+        """The leader's view of a grid and everything under it: staff on duty per grid and
+        coverage/overdue per grid: {code, grids: [{code, name, level, on_duty, posts,
+        coverage}]}."""
+        self._require_scope(code, scopes)
+        self._grid_or_404(code)
+        now = self.clock.now()
+        grids = self.store.grids_under(code)
+        rows = self.store.duty_rows(code)
+        posts = defaultdict(list)
+        for p in self.store.posts_under(domain.grid_ancestors(code)[0]):
+            posts[p["grid_code"]].append(p)
+        out = []
+        for g in grids:
+            mine = [r for r in rows if r["grid_code"].startswith(g["_id"])]
+            cov = self._coverage(g, mine, now)
+            cov.pop("overdue_ids")
+            found = domain.resolve_on_duty(g["_id"], posts)
+            on_duty = None
+            if found:
+                p = next(
+                    x
+                    for x in posts[found.grid_code]
+                    if x["user_id"] == found.user_id and x["post"] == found.post
+                )
+                on_duty = {**post_out(p), "handled_at": found.grid_code}
+            out.append(
+                {
+                    "code": g["_id"],
+                    "name": g["name"],
+                    "level": g["level"],
+                    "on_duty": on_duty,
+                    "posts": [post_out(p) for p in posts[g["_id"]]],
+                    "coverage": cov,
+                }
+            )
+        return {"code": code, "grids": out}
