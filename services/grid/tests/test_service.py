@@ -19,7 +19,7 @@ from contracts.errors import (
     ValidationFailed,
 )
 from contracts.grid import GRID_CHANGED, HOUSEHOLD_CHANGED, STAFF_ASSIGNED, VISIT_LOGGED
-from services.grid import domain
+from services.grid import domain, importing
 from services.grid.locating import GridIndex
 from services.grid.service import GridService
 from services.grid.storage import GridStore
@@ -606,3 +606,16 @@ def test_unlink_party_member_removes_their_links(service):
         service.unlink_party_member(L1, "p1", "lead", scopes=SCOPES)
     service.unlink_party_member(L1, "党员乙", "lead", scopes=SCOPES)
     assert service.party_overlay(L1, SCOPES)["links"] == []
+
+
+def test_a_file_over_the_record_limit_is_refused_before_anything_is_written(service):
+    rows = "".join(f"{L3},1,1,{room},住户{room},户主\n" for room in range(101, 104))
+    text = "grid_code,building,unit,room,name,relation\n" + rows
+    importer = importing.Importer(service.store, service.clock.now(), b"k", max_records=2)
+    with pytest.raises(ValidationFailed) as refused:
+        importer.run("households", "big.csv", text.encode(), scopes=SCOPES)
+    assert refused.value.details["max_records"] == 2
+    assert "3 records" in refused.value.details["file"]
+    assert service.store.households_ == {} and service.store.outbox_ == []
+    importer.max_records = 3
+    assert importer.run("households", "big.csv", text.encode(), scopes=SCOPES)["created"] == 3
