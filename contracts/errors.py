@@ -94,6 +94,16 @@ deserialize_to_instance(LianxinError)
 
 
 @deserialize_to_instance
+class InvalidJson(LianxinError):
+    code = "invalid_json"
+
+
+@deserialize_to_instance
+class Unauthorized(LianxinError):
+    code = "unauthorized"
+
+
+@deserialize_to_instance
 class ValidationFailed(LianxinError):
     code = "validation_failed"
 

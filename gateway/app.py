@@ -19,6 +19,8 @@ def create_app(config: dict | None = None) -> Flask:
     rpc = RpcPool(app.config["AMQP_URI"], app.config["RPC_TIMEOUT"], app.config["RPC_POOL_SIZE"])
     app.extensions["rpc"] = rpc
     app.extensions["health_rpc"] = RpcPool(app.config["AMQP_URI"], timeout=3.0, size=5)
+    # imports and exports of a whole county may take minutes
+    app.extensions["slow_rpc"] = RpcPool(app.config["AMQP_URI"], timeout=180.0, size=2)
 
     requestlog.install(app)
     errors.install(app)

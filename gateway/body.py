@@ -7,11 +7,7 @@ import json
 from flask import request
 from marshmallow import Schema
 
-from contracts.errors import LianxinError
-
-
-class InvalidJson(LianxinError):
-    code = "invalid_json"
+from contracts.errors import InvalidJson
 
 
 def json_body(schema: Schema) -> dict:

@@ -10,8 +10,8 @@ Every later endpoint protects itself with the decorators here:
 from __future__ import annotations
 
 import functools
-from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field
+from collections.abc import Callable
+from dataclasses import dataclass
 
 from flask import current_app, g, request
 from flask_jwt_extended import JWTManager, get_jwt, verify_jwt_in_request
@@ -31,7 +31,6 @@ class Principal:
     kind: str = "user"  # "user" | "api_key"
     family: str | None = None
     name: str = ""
-    claims: dict = field(default_factory=dict, compare=False)
 
     def has_role(self, *roles: str) -> bool:
         return any(r in self.roles for r in roles)
@@ -107,7 +106,6 @@ def _load_principal(allow_api_key: bool) -> None:
         scopes=tuple(claims.get("scopes", ())),
         family=claims.get("fam"),
         name=claims.get("name", ""),
-        claims=claims,
     )
 
 
@@ -161,10 +159,3 @@ def requires_scope(code_of: Callable[[dict], str], allow_api_key: bool = False):
         return wrapper
 
     return decorate
-
-
-def scopes_of(principal: Principal, wanted: Iterable[str] | None = None) -> list[str]:
-    """The caller's scopes, narrowed to `wanted` codes they cover (for filtered lists)."""
-    if not wanted:
-        return list(principal.scopes)
-    return [code for code in wanted if principal.covers(code)]

@@ -68,7 +68,8 @@ def main() -> int:
         counts = totals(report)
         bad = counts["failures"] + counts["errors"]
         passed += counts["tests"] - bad - counts["skipped"]
-        failed += bad + (1 if code not in (0,) and bad == 0 else 0)
+        crashed = code != 0 and bad == 0  # pytest itself failed (no tests, bad options)
+        failed += bad + int(crashed)
         skipped += counts["skipped"]
     failed += 0 if lint_ok else 1
     took = time.monotonic() - started

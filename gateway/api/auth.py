@@ -11,16 +11,12 @@ from flask_jwt_extended import (
     jwt_required,
 )
 
-from contracts.errors import LianxinError
+from contracts.errors import Unauthorized
 from contracts.identity import LoginIn, MeOut, TokensOut
 from gateway.body import json_body
 from gateway.security import authenticated, current_principal, request_meta
 
 bp = Blueprint("auth", __name__, url_prefix="/api/v1/auth")
-
-
-class Unauthorized(LianxinError):
-    code = "unauthorized"
 
 
 def _rpc():

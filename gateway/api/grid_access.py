@@ -7,7 +7,6 @@ outside their grids); a role that may not do something at all answers 403.
 
 from __future__ import annotations
 
-import threading
 import uuid
 
 from flask import current_app, request
@@ -38,7 +37,6 @@ LEADERS = ("grid_leader", "instructor", *ADMINS)
 STAFF = ("grid_worker", "grid_leader", "instructor")
 
 IDEMPOTENCY_HEADER = "Idempotency-Key"
-_long_lock = threading.Lock()
 
 
 def rpc() -> RpcPool:
@@ -46,15 +44,8 @@ def rpc() -> RpcPool:
 
 
 def slow_rpc() -> RpcPool:
-    """A pool with a long timeout for imports and exports of whole counties."""
-    pool = current_app.extensions.get("grid_slow_rpc")
-    if pool is None:
-        with _long_lock:
-            pool = current_app.extensions.get("grid_slow_rpc")
-            if pool is None:
-                pool = RpcPool(current_app.config["AMQP_URI"], timeout=180.0, size=2)
-                current_app.extensions["grid_slow_rpc"] = pool
-    return pool
+    """The pool with a long timeout, for imports and exports of whole counties."""
+    return current_app.extensions["slow_rpc"]
 
 
 def grid(method: str, *args, **kwargs):

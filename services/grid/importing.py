@@ -433,6 +433,10 @@ class Importer:
             for doc in plan.creates + plan.updates:
                 self.changed_grids.append((doc["_id"], doc.get("boundary"), doc["version"]))
 
+    def _next_version(self, current: dict, fields: dict) -> dict:
+        """A changed record: its new fields, one version on, stamped now."""
+        return {**current, **fields, "version": current["version"] + 1, "updated_at": self.now}
+
     def _outbox_doc(self, event_type: str, payload: dict) -> dict:
         # The same entry OutboxWriter.record writes, made in bulk: an import of 100,000
         # households cannot afford one round trip per event.
@@ -517,12 +521,7 @@ class Importer:
                 plan.creates.append(doc)
                 plan.events.append((GRID_CHANGED, _grid_payload(doc, "created")))
             elif any(current.get(k) != v for k, v in fields.items()):
-                doc = {
-                    **current,
-                    **fields,
-                    "version": current["version"] + 1,
-                    "updated_at": self.now,
-                }
+                doc = self._next_version(current, fields)
                 plan.updates.append(doc)
                 plan.events.append((GRID_CHANGED, _grid_payload(doc, "updated")))
             else:
@@ -611,12 +610,7 @@ class Importer:
                 plan.creates.append(doc)
                 plan.events.append((HOUSEHOLD_CHANGED, _household_payload(doc, "created")))
             elif domain.household_changed(current, fields):
-                doc = {
-                    **current,
-                    **fields,
-                    "version": current["version"] + 1,
-                    "updated_at": self.now,
-                }
+                doc = self._next_version(current, fields)
                 plan.updates.append(doc)
                 plan.events.append((HOUSEHOLD_CHANGED, _household_payload(doc, "updated")))
             else:
@@ -661,7 +655,7 @@ class Importer:
                     {"_id": new_id(), **fields, "version": 1, "created_at": self.now}
                 )
             elif any(current.get(k) != v for k, v in fields.items()):
-                plan.updates.append({**current, **fields, "version": current["version"] + 1})
+                plan.updates.append(self._next_version(current, fields))
             else:
                 plan.unchanged += 1
         return plan

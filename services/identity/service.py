@@ -24,6 +24,7 @@ from services.identity import domain
 from services.identity.passwords import hash_password, needs_rehash, verify_password
 from services.identity.storage import IdentityStorage, IdentityStore
 from services.kit.clock import Clock, ClockProvider
+from services.kit.health import HealthMixin
 from services.kit.outbox import Outbox, OutboxWriter
 
 API_KEY_PREFIX = "lxk_"
@@ -34,16 +35,12 @@ def _digest(key: str) -> str:
     return hashlib.sha256(key.encode()).hexdigest()
 
 
-class IdentityService:
+class IdentityService(HealthMixin):
     name = "identity"
 
     store: IdentityStore = IdentityStorage()
     outbox: OutboxWriter = Outbox("identity")
     clock: Clock = ClockProvider()
-
-    @rpc
-    def health(self) -> dict:
-        return {"service": self.name, "users": self.store.users.estimated_document_count()}
 
     # --- sign-in -----------------------------------------------------------------------
     @rpc
@@ -158,13 +155,13 @@ class IdentityService:
             if user is None:
                 raise NotFound(details={"user_id": user_id})
             self.outbox.record(session, USER_CHANGED, domain.public_user(user))
+            if updates.get("disabled") or "password_hash" in updates or "roles" in updates:
+                # New rights or a new password: old sessions must sign in again.
+                self.store.revoke_user_families(user_id, now, "user_changed", session=session)
             return user
 
         user = self.store.transaction(work)
         self.outbox.wake()
-        if updates.get("disabled") or "password_hash" in updates or "roles" in updates:
-            # New rights or a new password: old sessions must sign in again.
-            self.store.revoke_user_families(user_id, now, "user_changed")
         self._audit("user_changed", user, {"actor": actor}, fields=sorted(updates))
         return domain.public_user(user)
 

@@ -29,6 +29,9 @@ class IdentityStore:
         self.keys.create_index("digest", unique=True)
         self.audit.create_index([("at", DESCENDING)])
 
+    def ping(self) -> None:
+        self.users.database.command("ping")
+
     def transaction(self, work):
         return in_transaction(self.client, work)
 
@@ -102,10 +105,11 @@ class IdentityStore:
             {"$set": {"revoked_at": now, "revoked_for": reason}},
         )
 
-    def revoke_user_families(self, user_id: str, now: datetime, reason: str) -> None:
+    def revoke_user_families(self, user_id: str, now: datetime, reason: str, session=None) -> None:
         self.families.update_many(
             {"user_id": user_id, "revoked_at": None},
             {"$set": {"revoked_at": now, "revoked_for": reason}},
+            session=session,
         )
 
     # API keys

@@ -8,7 +8,6 @@ pass: delivery is at least once, and consumers apply each event id once (see inb
 from __future__ import annotations
 
 import logging
-import uuid
 from collections.abc import Callable
 from datetime import datetime, timezone
 from typing import Any
@@ -149,7 +148,3 @@ class Outbox(DependencyProvider):
 
 def _utcnow() -> datetime:
     return datetime.now(timezone.utc)
-
-
-def new_id() -> str:
-    return uuid.uuid4().hex
