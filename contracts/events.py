@@ -32,3 +32,23 @@ def envelope(event_type: str, payload: dict, producer: str, version: int = 1) ->
 USER_CREATED = "user_created"
 USER_CHANGED = "user_changed"
 AUTH_EVENT = "auth_event"  # login, failure, lock-out, refresh reuse, logout, key use
+
+
+# Where each producer's event schemas live: `EVENTS = {name: Schema}` in each module.
+# Imported lazily, so that contracts modules never import each other in a circle.
+EVENT_MODULES = ("contracts.grid", "contracts.cases", "contracts.points")
+
+
+def event_schemas() -> dict[str, type[Schema]]:
+    import importlib
+
+    found: dict[str, type[Schema]] = {}
+    for name in EVENT_MODULES:
+        found.update(importlib.import_module(name).EVENTS)
+    return found
+
+
+def payload_problems(event_type: str, payload: dict) -> dict:
+    """What is wrong with `payload` for its event's schema ({} when it fits or has none)."""
+    schema = event_schemas().get(event_type)
+    return schema().validate(payload) if schema else {}

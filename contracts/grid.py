@@ -9,6 +9,8 @@ GRID_CHANGED = "grid_changed"
 HOUSEHOLD_CHANGED = "household_changed"
 STAFF_ASSIGNED = "staff_assigned"
 VISIT_LOGGED = "visit_logged"
+VISIT_VOIDED = "visit_voided"  # a visit struck off (logged in error); points reverse it
+VISITS_OVERDUE = "visits_overdue"  # a grid's households overdue for a visit (daily digest)
 
 
 class GridChanged(Schema):
@@ -42,3 +44,33 @@ class VisitLogged(Schema):
     worker_user_id = fields.String(required=True)
     kind = fields.String(required=True)
     occurred_at = fields.String(required=True)  # ISO 8601, UTC
+
+
+class VisitVoided(Schema):
+    visit_id = fields.String(required=True)
+    household_id = fields.String(required=True)
+    grid_code = fields.String(required=True)
+    worker_user_id = fields.String(required=True)  # who logged the visit
+    reason = fields.String(required=True)
+    actor = fields.String(required=True)  # who voided it
+    at = fields.String(required=True)  # ISO 8601, UTC
+
+
+class VisitsOverdue(Schema):
+    grid_code = fields.String(required=True)
+    grid_name = fields.String(required=True)
+    period = fields.String(required=True)  # "2026Q4" or "2026"
+    overdue = fields.Integer(required=True)  # households overdue
+    days_left = fields.Integer(required=True)
+    user_ids = fields.List(fields.String(), required=True)  # the grid's posts to tell
+    at = fields.String(required=True)
+
+
+EVENTS = {
+    GRID_CHANGED: GridChanged,
+    HOUSEHOLD_CHANGED: HouseholdChanged,
+    STAFF_ASSIGNED: StaffAssigned,
+    VISIT_LOGGED: VisitLogged,
+    VISIT_VOIDED: VisitVoided,
+    VISITS_OVERDUE: VisitsOverdue,
+}

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from flask import current_app, g, request
 from flask_jwt_extended import JWTManager, get_jwt, verify_jwt_in_request
 
+from contracts.caller import Caller
 from contracts.errors import Forbidden
 from contracts.scope import in_scope
 from gateway.errors import error_response
@@ -37,6 +38,10 @@ class Principal:
 
     def covers(self, code: str) -> bool:
         return in_scope(code, self.scopes)
+
+    def caller(self) -> Caller:
+        """Who the services are told is acting: passed as `caller=` on every RPC."""
+        return Caller(self.id, self.roles, self.scopes)
 
 
 def request_meta() -> dict:
@@ -82,6 +87,10 @@ def install(app) -> JWTManager:
 
 def current_principal() -> Principal:
     return g.principal
+
+
+def current_caller() -> Caller:
+    return g.principal.caller()
 
 
 def _load_principal(allow_api_key: bool) -> None:

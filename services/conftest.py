@@ -7,11 +7,15 @@ import eventlet
 
 eventlet.monkey_patch()
 
+import os  # noqa: E402
 import uuid  # noqa: E402
 
 import pytest  # noqa: E402
 
 from tests.realparts import broker_vhost, embedded_mongo  # noqa: E402
+
+# every event a test records is checked against its contract schema (kit/outbox.py)
+os.environ.setdefault("LIANXIN_CHECK_EVENTS", "1")
 
 
 @pytest.fixture(scope="session")

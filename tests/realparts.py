@@ -116,7 +116,8 @@ def whole_system(label: str, extra_env: dict | None = None):
             data_dir=Path(data_dir),
             amqp_uri=amqp_uri,
             quiet=True,
-            extra_env=extra_env or {},
+            # services check every event they record against its contract schema
+            extra_env={"LIANXIN_CHECK_EVENTS": "1", **(extra_env or {})},
         )
         running = System(plan)
         try:

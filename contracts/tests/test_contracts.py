@@ -33,3 +33,57 @@ def test_envelope_has_every_field():
     event = envelope("visit_logged", {"a": 1}, producer="grid")
     assert Envelope().validate(event) == {}
     assert event["version"] == 1 and event["occurred_at"].endswith("+00:00")
+
+
+def test_caller_crosses_the_broker_as_itself():
+    from kombu.utils.json import dumps, loads
+
+    from contracts.caller import Caller
+
+    sent = Caller("u-1", ["grid_worker"], ["330424001001", ""])
+    received = loads(dumps({"caller": sent}))["caller"]
+    assert isinstance(received, Caller) and received == sent
+    assert received.scopes == ("330424001001",)  # an empty scope covers nothing: dropped
+    trusted = loads(dumps(Caller.trusted("points")))
+    assert trusted.is_trusted and trusted.covers("330424104201-001")
+
+
+def test_caller_scope_rule_and_refusals():
+    import pytest
+
+    from contracts.caller import Caller
+    from contracts.errors import Forbidden, NotFound
+
+    c = Caller("u-1", ("community_admin",), ("330424001001",))
+    assert c.covers("330424001001-001") and not c.covers("330424104201-001")
+    assert not c.covers("") and not c.covers(None)
+    with pytest.raises(NotFound):
+        c.require_visible("330424104201-001")
+    with pytest.raises(Forbidden):
+        c.require_writable("330424104201-001")
+    assert c.prefixes("3304") == ["330424001001"]
+    assert c.prefixes("330424001001-002") == ["330424001001-002"]
+    assert c.prefixes("330424104") == []
+    assert Caller("x", (), ()).prefixes() == []
+
+
+def test_a_forged_caller_in_a_payload_is_never_trusted_by_accident():
+    from contracts.caller import Caller
+
+    assert not Caller.from_wire({"actor": "u", "is_trusted": "yes"}).is_trusted
+    import pytest
+
+    with pytest.raises(ValueError):
+        Caller.from_wire({"roles": ["operator"]})
+
+
+def test_every_named_event_has_a_schema():
+    from contracts import cases, grid, points
+    from contracts.events import event_schemas, payload_problems
+
+    schemas = event_schemas()
+    for module in (grid, cases, points):
+        names = [v for k, v in vars(module).items() if k.isupper() and isinstance(v, str)]
+        assert names and all(n in schemas for n in names), module.__name__
+    assert "case_id" in payload_problems(cases.CASE_CLOSED, {"number": "AJ1"})
+    assert payload_problems("not_an_event", {"anything": 1}) == {}

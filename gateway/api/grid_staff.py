@@ -39,7 +39,7 @@ from gateway.api.grid_access import (
     visible,
 )
 from gateway.body import json_body
-from gateway.security import authenticated, current_principal, requires_roles
+from gateway.security import authenticated, current_caller, current_principal, requires_roles
 
 bp = Blueprint("grid_staff", __name__, url_prefix="/api/v1")
 IS_GRID_CODE = "-"  # grid codes carry segments after the village code; divisions do not
@@ -57,7 +57,7 @@ def list_posts(code: str):
     responses: {200: [PostOut], 400: Error, 401: Error, 404: Error}
     """
     args = query(PostListQuery())
-    found = grid("list_posts", visible(code), args["subtree"], scopes=scopes())
+    found = grid("list_posts", visible(code), args["subtree"], caller=current_caller())
     return jsonify(PostOut(many=True).dump(found))
 
 
@@ -125,7 +125,7 @@ def on_duty(code: str):
     security: [bearer, apiKey]
     responses: {200: OnDutyOut, 401: Error, 404: Error}
     """
-    return jsonify(OnDutyOut().dump(grid("on_duty", visible(code), scopes=scopes())))
+    return jsonify(OnDutyOut().dump(grid("on_duty", visible(code), caller=current_caller())))
 
 
 # --- reserve team and party overlay -------------------------------------------------------

@@ -7,6 +7,7 @@ from collections import defaultdict
 from nameko.rpc import rpc
 
 from contracts import grid_vocabulary as vocabulary
+from contracts.caller import Caller
 from contracts.errors import NotFound, ValidationFailed
 from services.grid import domain
 from services.grid.answers import post_out
@@ -74,15 +75,15 @@ class StaffRpc(GridBase):
         self.store.transaction(work)
         self.outbox.wake()
         try:
-            return self.on_duty(grid_code, scopes=scopes)
+            return self.on_duty(grid_code, caller=Caller(actor or "", (), tuple(scopes or ())))
         except NotFound:  # the absence is saved; nobody is left to take over
             return {"grid_code": grid_code, "user_id": None, "path": []}
 
     @rpc
-    def list_posts(self, grid_code: str, subtree: bool = False, *, scopes: list) -> list:
+    def list_posts(self, grid_code: str, subtree: bool = False, *, caller: Caller) -> list:
         """Posts on a grid (or, with subtree, on it and every grid under it). NotFound
-        outside `scopes`."""
-        self._require_scope(grid_code, scopes)
+        outside the caller's scopes (a trusted caller, e.g. notify, sees every grid)."""
+        caller.require_visible(grid_code, "grid_code")
         self._grid_or_404(grid_code)
         docs = self.store.posts_under(grid_code) if subtree else self.store.posts_of_grid(grid_code)
         return [post_out(p) for p in docs]
@@ -93,17 +94,15 @@ class StaffRpc(GridBase):
         return [post_out(p) for p in self.store.posts_of_user(user_id)]
 
     @rpc
-    def on_duty(self, grid_code: str, scopes: list | None = None) -> dict:
+    def on_duty(self, grid_code: str, *, caller: Caller) -> dict:
         """Who handles grid X now (for dispatch): A, or B while A is absent, walking up to
         the level-1 leader when a level has nobody present.
         {grid_code, user_id, display_name, phone, post, ab, handled_at, path}; NotFound if
         nobody is on duty anywhere up the chain.
 
-        `scopes=None` (the default) means a trusted internal caller such as case dispatch,
-        which must reach any grid; with scopes (a user or API key through the gateway), a
-        grid outside them is NotFound."""
-        if scopes is not None:
-            self._require_scope(grid_code, scopes)
+        Case dispatch calls it as `Caller.trusted("cases")` and reaches any grid; for a user
+        or API key through the gateway, a grid outside their scopes is NotFound."""
+        caller.require_visible(grid_code, "grid_code")
         self._grid_or_404(grid_code)
         chain = domain.grid_ancestors(grid_code)
         posts = self.store.posts_of_grids(chain)

@@ -8,7 +8,8 @@ from typing import Any
 
 from nameko.rpc import rpc
 
-from contracts.errors import ValidationFailed
+from contracts.caller import Caller
+from contracts.errors import NotFound, ValidationFailed
 from contracts.grid import VISIT_LOGGED
 from contracts.scope import in_scope
 from services.grid import domain
@@ -65,6 +66,16 @@ class VisitRpc(GridBase):
         result = self.store.run_command("log_visit", client_id, body, execute)
         self.outbox.wake()
         return result
+
+    @rpc
+    def get_visit(self, visit_id: str, *, caller: Caller) -> dict:
+        """One visit {id, household_id, grid_code, worker_id, kind, occurred_at, …}; NotFound
+        outside the caller's scopes (cases link a report to the visit it came from)."""
+        doc = self.store.visit(visit_id)
+        if doc is None:
+            raise NotFound(details={"visit_id": visit_id})
+        caller.require_visible(doc["grid_code"], "visit_id")
+        return visit_out(doc)
 
     @rpc
     def list_visits(

@@ -366,6 +366,9 @@ class GridStore:
         self.visits.insert_one(doc, session=session)
         return doc
 
+    def visit(self, visit_id: str) -> dict | None:
+        return self.visits.find_one({"_id": visit_id})
+
     def visits_where(self, query: dict, limit: int = 100) -> list[dict]:
         return list(self.visits.find(query).sort("occurred_at", DESCENDING).limit(limit))
 

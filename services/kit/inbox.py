@@ -22,9 +22,15 @@ class Inbox:
         self.collection = db[COLLECTION]
         self.consumer = consumer
 
-    def once(self, event: dict, apply: Callable[[ClientSession], Any]) -> bool:
-        """Apply `apply(session)` with the event's mark in one transaction; False on a repeat."""
-        key = f"{self.consumer}:{event['id']}"
+    def once(
+        self, event: dict, apply: Callable[[ClientSession], Any], key: str | None = None
+    ) -> bool:
+        """Apply `apply(session)` with the event's mark in one transaction; False on a repeat.
+
+        `key` names the mark (default: this consumer and the event id); a service with
+        several handlers for one event gives each its own key.
+        """
+        key = key or f"{self.consumer}:{event['id']}"
 
         def work(session: ClientSession) -> bool:
             self.collection.insert_one(

@@ -8,7 +8,8 @@ pass: delivery is at least once, and consumers apply each event id once (see inb
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+import os
+from collections.abc import Callable, Iterable
 from datetime import datetime, timezone
 from typing import Any
 
@@ -22,13 +23,24 @@ from pymongo import ASCENDING
 from pymongo.client_session import ClientSession
 from pymongo.database import Database
 
-from contracts.events import envelope
+from contracts.events import envelope, payload_problems
 from services.kit import settings
 from services.kit.mongo import connect
 
 log = logging.getLogger(__name__)
 
 COLLECTION = "outbox"
+BATCH = 1000  # insert_many chunk
+
+
+class EventDrift(AssertionError):
+    """A payload that does not fit its contract schema (raised only when checking is on)."""
+
+
+def checking_events() -> bool:
+    """Tests set LIANXIN_CHECK_EVENTS=1: every recorded payload is validated against its
+    schema in contracts, so a payload that drifts from its contract fails a test."""
+    return os.environ.get("LIANXIN_CHECK_EVENTS") == "1"
 
 
 class OutboxWriter:
@@ -38,16 +50,39 @@ class OutboxWriter:
         self.collection = db[COLLECTION]
         self.producer = producer
         self._wake = wake
+        self.check = checking_events()
 
     def record(
         self, session: ClientSession, event_type: str, payload: dict, version: int = 1
     ) -> dict:
-        event = envelope(event_type, payload, producer=self.producer, version=version)
-        self.collection.insert_one(
-            {"_id": event["id"], "event": event, "created_at": _utcnow(), "sent_at": None},
-            session=session,
-        )
-        return event
+        return self.record_many(session, event_type, [payload], version)[0]
+
+    def record_many(
+        self,
+        session: ClientSession,
+        event_type: str,
+        payloads: Iterable[dict],
+        version: int = 1,
+    ) -> list[dict]:
+        """Record one event per payload in one bulk write (imports, announcements)."""
+        events = []
+        for payload in payloads:
+            if self.check:
+                problems = payload_problems(event_type, payload)
+                if problems:
+                    raise EventDrift(f"{event_type} payload does not fit its schema: {problems}")
+            events.append(envelope(event_type, payload, producer=self.producer, version=version))
+        if not events:
+            return []
+        now = _utcnow()
+        # `n` keeps a bulk write's events in their order: they share one created_at
+        docs = [
+            {"_id": e["id"], "event": e, "created_at": now, "n": n, "sent_at": None}
+            for n, e in enumerate(events)
+        ]
+        for i in range(0, len(docs), BATCH):
+            self.collection.insert_many(docs[i : i + BATCH], ordered=True, session=session)
+        return events
 
     def wake(self) -> None:
         """Ask the relay to publish now rather than at its next poll (call after commit)."""
@@ -63,11 +98,15 @@ class OutboxRelay:
         self.batch = batch
 
     def prepare(self) -> None:
-        self.collection.create_index([("sent_at", ASCENDING), ("created_at", ASCENDING)])
+        self.collection.create_index(
+            [("sent_at", ASCENDING), ("created_at", ASCENDING), ("n", ASCENDING)]
+        )
 
     def run_once(self) -> int:
         sent = 0
-        pending = self.collection.find({"sent_at": None}).sort("created_at", ASCENDING)
+        pending = self.collection.find({"sent_at": None}).sort(
+            [("created_at", ASCENDING), ("n", ASCENDING)]
+        )
         for entry in pending.limit(self.batch):
             self.publish(entry["event"])
             self.after_publish(entry)

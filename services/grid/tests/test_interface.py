@@ -9,10 +9,13 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from nameko.standalone.rpc import ClusterRpcProxy
 
+from contracts.caller import Caller
 from contracts.errors import Conflict, IdempotencyConflict, NotFound, ValidationFailed
 from services.grid.demo import demo_dataset
 from services.grid.service import GridService
 from services.grid.synthetic import quad_geojson
+
+TRUSTED = Caller.trusted("cases")
 
 pytestmark = pytest.mark.interface
 
@@ -238,12 +241,13 @@ def test_household_scope_masking_versions_and_audit(small):
 
 def test_posts_on_duty_visits_and_coverage(small):
     grid = small
-    assert grid.on_duty(L3)["user_id"] == "u-a"  # level 3 has nobody: its parent's A
+    # level 3 has nobody: its parent's A
+    assert grid.on_duty(L3, caller=TRUSTED)["user_id"] == "u-a"
     grid.set_absent(L2, "u-a", True, scopes=[L1])
-    duty = grid.on_duty(L3)
+    duty = grid.on_duty(L3, caller=TRUSTED)
     assert (duty["user_id"], duty["ab"]) == ("u-b", "B")
     grid.set_absent(L2, "u-b", True, scopes=[L1])
-    assert grid.on_duty(L3)["user_id"] == "u-leader"
+    assert grid.on_duty(L3, caller=TRUSTED)["user_id"] == "u-leader"
     grid.set_absent(L2, "u-a", False, scopes=[L1])
     board = grid.notice_board(L2)
     assert {s["name"] for s in board["staff"]} == {"王建国", "李明", "赵丽"}

@@ -11,6 +11,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from nameko.testing.services import worker_factory
 
+from contracts.caller import Caller
 from contracts.errors import (
     Conflict,
     Forbidden,
@@ -27,6 +28,8 @@ from services.grid.synthetic import quad_geojson
 from services.kit.clock import SettableClock
 from services.kit.commands import body_digest
 from services.kit.outbox import OutboxWriter
+
+TRUSTED = Caller.trusted("cases")
 
 V = "330424001001"
 L1, L2, L3 = f"{V}-001", f"{V}-001-01", f"{V}-001-01-01"
@@ -415,11 +418,11 @@ def test_overdue_after_a_missed_quarter(service):
 
 
 def test_b_takes_over_while_a_is_absent(service):
-    assert service.on_duty(L3)["user_id"] == "a"
+    assert service.on_duty(L3, caller=TRUSTED)["user_id"] == "a"
     assert service.set_absent(L2, "a", True, scopes=SCOPES)["user_id"] == "b"
     assert service.outbox.of(STAFF_ASSIGNED)[-1]["change"] == "absent"
     service.set_absent(L2, "b", True, scopes=SCOPES)
-    assert service.on_duty(L3)["user_id"] == "lead"
+    assert service.on_duty(L3, caller=TRUSTED)["user_id"] == "lead"
     with pytest.raises(NotFound):
         service.set_absent(L2, "nobody", True, scopes=SCOPES)
 
@@ -553,15 +556,15 @@ def test_registry_reads_outside_scope_are_not_found(service):
         lambda s: service.grid_geojson(L1, scopes=s),
         lambda s: service.grid_cover(L1, scopes=s),
         lambda s: service.grid_warnings(V, scopes=s),
-        lambda s: service.list_posts(L2, scopes=s),
-        lambda s: service.on_duty(L3, scopes=s),
+        lambda s: service.list_posts(L2, caller=Caller("x", (), tuple(s))),
+        lambda s: service.on_duty(L3, caller=Caller("x", (), tuple(s))),
         lambda s: service.notice_board(L3, scopes=s),
     ):
         read(ADMIN)  # in scope: answers
         with pytest.raises(NotFound):
             read(elsewhere)
     # trusted internal callers (case dispatch, the public board) pass no scopes
-    assert service.on_duty(L3)["user_id"] == "a"
+    assert service.on_duty(L3, caller=TRUSTED)["user_id"] == "a"
     assert service.notice_board(L3)["code"] == L3
     # the audit lists only entries about grids in scope (and ID look-ups, which name none)
     h = service.create_household(a_household(), "c-1", "lead", ["grid_leader"], SCOPES)
