@@ -161,3 +161,10 @@ class IdempotencyConflict(LianxinError):
 @deserialize_to_instance
 class AlreadyExists(LianxinError):
     code = "already_exists"
+
+
+@deserialize_to_instance
+class ServiceUnavailable(LianxinError):
+    """A service another one needs did not answer in time (503, try again shortly)."""
+
+    code = "service_unavailable"

@@ -43,6 +43,8 @@ def error_response(code: str, details=None, status: int | None = None, headers=N
     response.status_code = status or status_of(code)
     if code == "account_locked" and isinstance(details, dict) and "retry_after" in details:
         response.headers["Retry-After"] = str(details["retry_after"])
+    if code == "service_unavailable":  # a service (or one it needs) is down: come back soon
+        response.headers["Retry-After"] = "5"
     for key, value in (headers or {}).items():
         response.headers[key] = value
     return response
@@ -63,9 +65,7 @@ def install(app: Flask) -> None:
     @app.errorhandler(ServiceUnavailable)
     def unavailable(exc: ServiceUnavailable):
         log.warning("service unavailable: %s", exc)
-        return error_response(
-            "service_unavailable", {"service": exc.service}, headers={"Retry-After": "5"}
-        )
+        return error_response("service_unavailable", {"service": exc.service})
 
     @app.errorhandler(RemoteError)
     def remote(exc: RemoteError):

@@ -30,3 +30,12 @@ def test_a_route_passes_one_caller_built_from_the_token(probe, rpc, bearer):
 def test_the_fake_refuses_calls_nobody_expected(probe, bearer):
     answer = probe.get("/t/probe", headers=bearer("grid_worker"))
     assert answer.status_code == 500  # an unexpected RPC is a test bug, and it shows
+
+
+def test_a_peer_timeout_inside_a_service_is_503_with_retry_after(probe, rpc, bearer):
+    from contracts.errors import ServiceUnavailable
+
+    rpc.answer("grid", "probe", ServiceUnavailable(details={"service": "grid"}))
+    answer = probe.get("/t/probe", headers=bearer("grid_worker"))
+    assert answer.status_code == 503 and answer.headers["Retry-After"] == "5"
+    assert answer.json["error"] == "service_unavailable"
