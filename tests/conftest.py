@@ -14,6 +14,20 @@ from infra.system import System
 from tests.realparts import whole_system
 
 JWT_SECRET = "e2e-secret-known-to-the-tests-so-they-can-forge-tokens"
+# Every test talks from 127.0.0.1 and signs in as the same demo users many times a minute:
+# the shared system gets roomy limits. tests/e2e/test_security.py checks the shipped ones on
+# gateways of its own.
+SUITE_RATE_LIMITS = {
+    f"RATE_LIMIT_{name}": "1000 per minute"
+    for name in (
+        "LOGIN_IP",
+        "LOGIN_FAILURES_IP",
+        "LOGIN_ACCOUNT",
+        "REFRESH_IP",
+        "API_KEY",
+        "PUBLIC",
+    )
+}
 
 
 @dataclass
@@ -51,7 +65,7 @@ class LiveSystem:
 
 @pytest.fixture(scope="session")
 def system():
-    extra = {"JWT_SECRET_KEY": JWT_SECRET, "DB_PREFIX": "wg_"}
+    extra = {"JWT_SECRET_KEY": JWT_SECRET, "DB_PREFIX": "wg_", **SUITE_RATE_LIMITS}
     with whole_system("e2e", extra) as running:
         yield LiveSystem(
             running.base_url,

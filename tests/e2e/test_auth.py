@@ -273,10 +273,11 @@ def test_disabled_user_cannot_log_in_or_refresh(system):
         ).status_code
         == 200
     )
+    # Issue 7 §6: a disabled account answers as a wrong password does (no enumeration).
     assert_error(
         system.call("POST", LOGIN, json={"username": name, "password": "pass-word-1"}),
-        403,
-        "account_disabled",
+        401,
+        "invalid_credentials",
     )
     assert system.call("POST", REFRESH, tokens["refresh_token"]).status_code == 401
     assert system.call("GET", ME, tokens["access_token"]).status_code == 401
