@@ -7,7 +7,8 @@ The document is built from the gateway's code at collection time, exactly as the
 serves it; the requests go to the whole system (the one the end-to-end tests use, after
 them: pytest collects tests/fuzz last), signed in as a user holding every role but scoped
 to a division code that does not exist, so whatever the generator manages to write lands
-nowhere that another test reads. Generation is deterministic, so a failure comes back on the next run.
+nowhere that another test reads. Generation is deterministic, so a failure comes back on
+the next run.
 """
 
 from __future__ import annotations
