@@ -67,6 +67,6 @@ def from_env() -> dict:
         # How many proxies in front set X-Forwarded-For/-Proto (0: trust none). The limits
         # count per client address, so behind a proxy this must be set.
         "TRUSTED_PROXIES": int(os.environ.get("TRUSTED_PROXIES", "0")),
-        # Revoked sessions pushed by identity (gateway/revocations.py); 0: ask per request.
+        # Ended sessions and profiles pushed by identity (gateway/identity_feed.py); 0: ask.
         "REVOCATION_FEED": os.environ.get("REVOCATION_FEED", "1") != "0",
     }

@@ -20,8 +20,8 @@ from contracts.caller import Caller
 from contracts.errors import Forbidden
 from contracts.scope import in_scope
 from gateway.errors import error_response
+from gateway.identity_feed import IdentityFeed
 from gateway.ratelimit import hit_api_key
-from gateway.revocations import RevokedSessions
 
 API_KEY_HEADER = "X-API-Key"
 
@@ -54,20 +54,21 @@ def session_revoked(family: str) -> bool:
     """Has this session family been ended (logout, refresh reuse, the user's rights changed)?
 
     Answered in the process from identity's announcements when the subscription is healthy,
-    else by asking identity (gateway/revocations.py). Long-lived answers such as a live
+    else by asking identity (gateway/identity_feed.py). Long-lived answers such as a live
     event stream call it again now and then to close when their session ends.
     """
     return sessions_feed().revoked(family)
 
 
-def sessions_feed() -> RevokedSessions:
-    """This process's view of ended sessions (for routes that end some: `mark`/`settle`)."""
-    return current_app.extensions["revocations"]
+def sessions_feed() -> IdentityFeed:
+    """This process's view of what identity announced: ended sessions (routes that end some
+    use `mark`/`settle`) and users' profiles."""
+    return current_app.extensions["identity_feed"]
 
 
 def install(app) -> JWTManager:
     jwt = JWTManager(app)
-    app.extensions["revocations"] = RevokedSessions(
+    app.extensions["identity_feed"] = IdentityFeed(
         app.config["AMQP_URI"],
         rpc=lambda: app.extensions["rpc"],
         keep=app.config["JWT_ACCESS_TOKEN_EXPIRES"],

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from flask import Blueprint, current_app, jsonify, request
 
+from contracts.events import USER_CHANGED
 from contracts.identity import (
+    SESSION_REVOKED,
     ApiKeyIn,
     ApiKeyOut,
     AuditOut,
@@ -72,8 +74,9 @@ def update_user(user_id: str):
     data = json_body(UserUpdateIn())
     heard = sessions_feed().mark()
     user = _rpc().call("identity", "update_user", user_id, data, current_principal().id)
-    if ends_sessions(data):  # answer once this gateway refuses the old tokens too
-        sessions_feed().settle(heard, user_id=user_id)
+    # answer once this gateway refuses the old tokens (or shows the new profile) too
+    ended = ends_sessions(data)
+    sessions_feed().settle(heard, user_id=user_id, kind=SESSION_REVOKED if ended else USER_CHANGED)
     return jsonify(UserOut().dump(user))
 
 

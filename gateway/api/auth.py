@@ -150,6 +150,9 @@ def me():
     """
     principal = current_principal()
     # The token says who is asking and the guard checked its session in this process
-    # (security.session_revoked): one call, for the profile as identity knows it now.
-    user = _rpc().call("identity", "me", principal.id)
+    # (security.session_revoked); the profile is the one identity last announced, read
+    # through the RPC only when this process has not heard of the user yet.
+    user = sessions_feed().profile(
+        principal.id, lambda: _rpc().call("identity", "me", principal.id)
+    )
     return jsonify(MeOut().dump({"user": user}))

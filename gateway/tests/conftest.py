@@ -27,8 +27,8 @@ from gateway.rpc import RpcPool
 
 SECRET = "gateway-tier-secret-0123456789abcdef"
 SCOPE = "330424001001"
-# No broker or database here: rate-limit counters in memory, revocations asked per request
-# (through the recording RPC's `session_active`).
+# No broker or database here: rate-limit counters in memory, revocations and profiles asked
+# per request (through the recording RPC's `session_active` and `me`).
 TIER_CONFIG = {"RATELIMIT_STORAGE_URI": "memory://", "REVOCATION_FEED": False}
 
 

@@ -9,16 +9,17 @@ from datetime import datetime, timedelta, timezone
 
 import pytest
 
-from contracts.events import envelope
+from contracts.events import USER_CHANGED, envelope
 from contracts.identity import SESSION_REVOKED
-from gateway.revocations import RevokedSessions
+from gateway.identity_feed import IdentityFeed
 from gateway.tests.conftest import RecordingRpc
 from services.kit.outbox import amqp_publisher
 from tests.realparts import broker_vhost, free_port
 
 
 class IdentityAnswers(RecordingRpc):
-    """identity's two session RPCs, counted: ended before the gateway started: `old-1`."""
+    """identity's session RPCs, `session_active` counted; `old-1` ended before the gateway
+    started."""
 
     def __init__(self):
         super().__init__()
@@ -39,7 +40,7 @@ class IdentityAnswers(RecordingRpc):
 
 @pytest.fixture(scope="module")
 def amqp_uri():
-    with broker_vhost("lianxin-revocations") as uri:
+    with broker_vhost("lianxin-identity-feed") as uri:
         yield uri
 
 
@@ -63,7 +64,7 @@ def wait_until(check, timeout: float = 1.0) -> float:
 
 def test_announced_ends_are_refused_within_a_second_without_asking(amqp_uri):
     rpc = IdentityAnswers()
-    sessions = RevokedSessions(amqp_uri, rpc=lambda: rpc, keep=timedelta(minutes=15))
+    sessions = IdentityFeed(amqp_uri, rpc=lambda: rpc, keep=timedelta(minutes=15))
     try:
         assert sessions.wait_healthy(10)
         assert sessions.revoked("old-1")  # ended before this process started: loaded
@@ -81,7 +82,7 @@ def test_announced_ends_are_refused_within_a_second_without_asking(amqp_uri):
 
 def test_ends_older_than_an_access_token_are_forgotten(amqp_uri):
     rpc = IdentityAnswers()
-    sessions = RevokedSessions(amqp_uri, rpc=lambda: rpc, keep=timedelta(seconds=0))
+    sessions = IdentityFeed(amqp_uri, rpc=lambda: rpc, keep=timedelta(seconds=0))
     try:
         assert sessions.wait_healthy(10)
         wait_until(lambda: not sessions.revoked("old-1"), timeout=3)  # 3 minutes old > keep
@@ -92,7 +93,7 @@ def test_ends_older_than_an_access_token_are_forgotten(amqp_uri):
 def test_without_the_broker_every_check_asks_identity():
     rpc = IdentityAnswers()
     nowhere = f"pyamqp://guest:guest@127.0.0.1:{free_port()}/"
-    sessions = RevokedSessions(nowhere, rpc=lambda: rpc, keep=timedelta(minutes=15))
+    sessions = IdentityFeed(nowhere, rpc=lambda: rpc, keep=timedelta(minutes=15))
     try:
         assert not sessions.wait_healthy(0.5)
         assert sessions.revoked("old-1") and not sessions.revoked("live-1")
@@ -101,20 +102,34 @@ def test_without_the_broker_every_check_asks_identity():
         sessions.stop()
 
 
-def test_an_authenticated_request_and_me_make_one_call_at_most(
+def test_authenticated_requests_and_me_need_no_call_to_identity(
     gateway_app, client, bearer, amqp_uri
 ):
     rpc = IdentityAnswers()
     gateway_app.extensions["rpc"] = rpc
-    sessions = RevokedSessions(amqp_uri, rpc=lambda: rpc, keep=timedelta(minutes=15))
-    gateway_app.extensions["revocations"] = sessions
+    sessions = IdentityFeed(amqp_uri, rpc=lambda: rpc, keep=timedelta(minutes=15))
+    gateway_app.extensions["identity_feed"] = sessions
     try:
         assert sessions.wait_healthy(10)
         assert client.get("/api/v1/admin/whoami", headers=bearer("grid_worker")).status_code == 200
-        rpc.answer("identity", "me", {"id": "u-1", "username": "li"})
-        assert client.get("/api/v1/auth/me", headers=bearer("grid_worker")).status_code == 200
+        rpc.answer("identity", "me", {"id": "u-1", "username": "li", "display_name": "李"})
+        for _ in range(3):  # the profile is read once, then known
+            me = client.get("/api/v1/auth/me", headers=bearer("grid_worker"))
+            assert me.status_code == 200 and me.json["user"]["display_name"] == "李"
         assert [c.method for c in rpc.calls] == ["revoked_sessions", "me"]
         assert rpc.asked == 0
+        # identity announces a change: the next /me shows it, still without a call
+        changed = {"id": "u-1", "username": "li", "display_name": "李明"}
+        amqp_publisher(amqp_uri, "identity")(envelope(USER_CHANGED, changed, producer="identity"))
+        wait_until(
+            lambda: (
+                client.get("/api/v1/auth/me", headers=bearer("grid_worker")).json["user"][
+                    "display_name"
+                ]
+                == "李明"
+            )
+        )
+        assert [c.method for c in rpc.calls] == ["revoked_sessions", "me"]
         revoked = client.get("/api/v1/admin/whoami", headers=bearer("grid_worker", fam="old-1"))
         assert revoked.status_code == 401 and revoked.json["error"] == "token_revoked"
     finally:

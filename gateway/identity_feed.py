@@ -1,4 +1,5 @@
-"""Revoked sessions, known in each gateway process without asking identity per request.
+"""What identity announces, known in each gateway process without asking per request:
+ended sessions (refused at once) and users' profiles (for /auth/me).
 
 Identity announces every ended session family (`session_revoked`, through its outbox, in the
 transaction that ends it). Each gateway process follows those announcements on a thread of
@@ -17,6 +18,11 @@ A route that ends sessions (logout, a refresh that finds reuse, an operator chan
 answers only once its own process has heard identity's announcement (`settle`): the broker
 routed it to every gateway's queue at once, so the next request, whichever process takes
 it, is refused too.
+
+The same subscription carries `user_changed` (the user as identity now knows them): a
+profile read once through the RPC `me` is kept and replaced by each announcement, so
+/auth/me needs no call while nothing changed. Profiles are dropped whenever the subscription
+breaks (an announcement may have been missed) and kept for at most MAX_PROFILES users.
 """
 
 from __future__ import annotations
@@ -27,17 +33,19 @@ import logging
 import threading
 import time
 import uuid
-from collections import deque
+from collections import OrderedDict, deque
 from collections.abc import Callable
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
-from kombu import Connection, Queue
+from kombu import Connection, Queue, binding
 from nameko.events import get_event_exchange
 
+from contracts.events import USER_CHANGED
 from contracts.identity import SESSION_REVOKED
 
-log = logging.getLogger("gateway.revocations")
+log = logging.getLogger("gateway.identity_feed")
+MAX_PROFILES = 10_000
 SLACK = timedelta(minutes=1)  # clocks of identity and gateway may differ a little
 
 
@@ -48,8 +56,9 @@ def _epoch(iso: str) -> float:
     return at.timestamp()
 
 
-class RevokedSessions:
-    """`revoked(family)`: from the followed set while healthy, else by RPC to identity."""
+class IdentityFeed:
+    """`revoked(family)` and `profile(user_id, load)`: from what was announced while the
+    subscription is healthy, else by RPC to identity."""
 
     def __init__(
         self,
@@ -66,10 +75,12 @@ class RevokedSessions:
         self.heartbeat = heartbeat
         self._families: dict[str, float] = {}  # family -> when it was ended (epoch seconds)
         # the last announcements heard, numbered, for `settle`
-        self._heard: deque[tuple[int, frozenset[str], str | None]] = deque(maxlen=1024)
+        # (number, kind, families, user id)
+        self._heard: deque[tuple[int, str, frozenset[str], str | None]] = deque(maxlen=1024)
         self._numbers = itertools.count(1)
         self._last = 0
         self._news = threading.Condition()
+        self._profiles: OrderedDict[str, dict] = OrderedDict()
         self._healthy = threading.Event()
         self._stopping = threading.Event()
         self._start_lock = threading.Lock()
@@ -84,6 +95,27 @@ class RevokedSessions:
             return family in self._families
         return not self._rpc().call("identity", "session_active", family)
 
+    def profile(self, user_id: str, load: Callable[[], dict]) -> dict:
+        """The user as identity last announced them; `load()` (the RPC) when not known."""
+        self.start()
+        if not self._healthy.is_set():
+            return load()
+        known = self._profiles.get(user_id)
+        if known is not None:
+            return dict(known)
+        before = self._last
+        found = load()
+        with self._news:  # keep it only if no announcement could have overtaken the call
+            if self._healthy.is_set() and self._last == before:
+                self._remember(user_id, found)
+        return found
+
+    def _remember(self, user_id: str, profile: dict) -> None:
+        self._profiles[user_id] = dict(profile)
+        self._profiles.move_to_end(user_id)
+        while len(self._profiles) > MAX_PROFILES:
+            self._profiles.popitem(last=False)
+
     def mark(self) -> int:
         """The number of the last announcement heard: pass it to `settle` after the call."""
         return self._last
@@ -94,12 +126,15 @@ class RevokedSessions:
         *,
         family: str | None = None,
         user_id: str | None = None,
-        timeout: float = 1.0,
+        kind: str = SESSION_REVOKED,
+        timeout: float = 3.0,
     ) -> bool:
-        """Wait until an announcement after `mark` names `family` (or `user_id`).
+        """Wait until an announcement of `kind` after `mark` names `family` (or `user_id`).
 
         True when heard; False after `timeout`, or at once when not following (then every
         check asks identity anyway). An ended `family` is refused by this process at once.
+        Announcements come in the order identity made them: once a user's sessions are heard
+        ended, the `user_changed` of the same change has been applied too.
         """
         if family:
             self._families.setdefault(family, time.time())
@@ -108,8 +143,10 @@ class RevokedSessions:
 
         def heard() -> bool:
             return any(
-                number > mark and (family in families or (user_id and user_id == who))
-                for number, families, who in self._heard
+                number > mark
+                and what == kind
+                and (family in families or (user_id is not None and user_id == who))
+                for number, what, families, who in self._heard
             )
 
         with self._news:
@@ -151,15 +188,15 @@ class RevokedSessions:
                 log.warning("revocation feed interrupted (%s); retrying in %.1f s", exc, delay)
             finally:
                 self._healthy.clear()
+                self._profiles.clear()  # announcements may be missed until we follow again
             self._stopping.wait(delay)
             delay = min(delay * 2, 30.0)
 
     def _follow(self) -> None:
         exchange = get_event_exchange("identity", {})
         queue = Queue(
-            f"gateway-revocations-{uuid.uuid4().hex}",
-            exchange=exchange,
-            routing_key=SESSION_REVOKED,
+            f"gateway-identity-{uuid.uuid4().hex}",
+            bindings=[binding(exchange, routing_key=k) for k in (SESSION_REVOKED, USER_CHANGED)],
             exclusive=True,
             auto_delete=True,
             durable=False,
@@ -183,6 +220,25 @@ class RevokedSessions:
             self._families[entry["family"]] = _epoch(entry["revoked_at"])
 
     def _on_message(self, body: dict, _message) -> None:
+        kind = body.get("type") if isinstance(body, dict) else None
+        if kind == USER_CHANGED:
+            self._user_changed(body)
+        elif kind == SESSION_REVOKED:
+            self._sessions_ended(body)
+
+    def _user_changed(self, body: dict) -> None:
+        user = body.get("payload")
+        if not isinstance(user, dict) or not isinstance(user.get("id"), str):
+            log.warning("ignored a malformed user_changed event: %r", body)
+            return
+        with self._news:
+            self._last = next(self._numbers)
+            self._heard.append((self._last, USER_CHANGED, frozenset(), user["id"]))
+            if user["id"] in self._profiles:
+                self._remember(user["id"], user)
+            self._news.notify_all()
+
+    def _sessions_ended(self, body: dict) -> None:
         try:
             payload = body["payload"]
             at = _epoch(payload["revoked_at"])
@@ -195,7 +251,7 @@ class RevokedSessions:
             self._families[family] = at
         with self._news:
             self._last = next(self._numbers)
-            self._heard.append((self._last, families, who))
+            self._heard.append((self._last, SESSION_REVOKED, families, who))
             self._news.notify_all()
 
     def _forget_old(self) -> None:
