@@ -19,6 +19,7 @@ class GridChanged(Schema):
     level = fields.Integer(required=True)
     parent = fields.String(required=True)
     version = fields.Integer(required=True)
+    actor = fields.String(required=True)  # who made the change (every event says, DESIGN §8)
 
 
 class HouseholdChanged(Schema):

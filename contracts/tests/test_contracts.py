@@ -87,3 +87,11 @@ def test_every_named_event_has_a_schema():
         assert names and all(n in schemas for n in names), module.__name__
     assert "case_id" in payload_problems(cases.CASE_CLOSED, {"number": "AJ1"})
     assert payload_problems("not_an_event", {"anything": 1}) == {}
+
+
+def test_the_pwa_vocabulary_is_the_one_in_contracts():
+    from contracts.labels import TARGET, as_json
+
+    assert TARGET.read_text(encoding="utf-8") == as_json(), (
+        "pwa/src/vocabulary.json is stale: run .venv/bin/python -m contracts.labels"
+    )

@@ -8,11 +8,10 @@ from datetime import datetime
 from nameko.dependency_providers import Config
 from nameko.rpc import rpc
 
-from contracts.errors import Forbidden, NotFound, ValidationFailed
-from contracts.grid import GRID_CHANGED, HOUSEHOLD_CHANGED, STAFF_ASSIGNED
+from contracts.errors import Forbidden, LianxinError, NotFound, ValidationFailed
+from contracts.grid import HOUSEHOLD_CHANGED, STAFF_ASSIGNED
 from contracts.scope import in_scope
 from services.grid import domain, geometry, importing
-from services.grid.answers import grid_out
 from services.grid.locating import GridIndex, GridIndexProvider
 from services.grid.storage import GridStorage, GridStore
 from services.kit.clock import Clock, ClockProvider
@@ -27,6 +26,11 @@ def id_key(config: dict | None = None) -> bytes:
     return value.encode()
 
 
+# Every grid RPC: a named error is the caller's doing (a bad field, a stale version, a record
+# outside their scopes), answered as such and not logged with a stack trace.
+grid_rpc = rpc(expected_exceptions=LianxinError)
+
+
 class GridBase:
     """Dependencies and shared internals; the RPCs live in the rpc_* mixins."""
 
@@ -36,7 +40,7 @@ class GridBase:
     grid_index: GridIndex = GridIndexProvider()
     config = Config()
 
-    @rpc
+    @grid_rpc
     def health(self) -> dict:
         """{service, ok}; raises when the database does not answer."""
         self.store.ping()
@@ -66,109 +70,6 @@ class GridBase:
         if grid is None or grid.get("retired"):
             raise ValidationFailed(details={"grid_code": f"there is no grid {code}"})
         return grid
-
-    def _chain(self, code: str) -> list:
-        docs = self.store.grids_by_codes(domain.grid_ancestors(code))
-        return [
-            {"code": c, "name": docs[c]["name"], "level": docs[c]["level"]}
-            for c in domain.grid_ancestors(code)
-            if c in docs
-        ]
-
-    def _grid_doc(self, data: dict, current: dict | None) -> dict:
-        problems = domain.check_grid_fields(data)
-        boundary = data.get("boundary")
-        if boundary is not None:
-            try:
-                boundary = geometry.to_geojson(geometry.parse_boundary(boundary))
-            except geometry.BoundaryError as exc:
-                problems["boundary"] = exc.problem
-        if problems:
-            raise ValidationFailed(details=problems)
-        code = data["code"]
-        now = self.clock.now()
-        return {
-            "_id": code,
-            "name": data["name"].strip(),
-            "level": domain.grid_level(code),
-            "parent": domain.grid_parent(code),
-            "village": domain.village_of(code),
-            "kind": data.get("kind") or "comprehensive",
-            "dedicated_kind": data.get("dedicated_kind")
-            if data.get("kind") == "dedicated"
-            else None,
-            "boundary": boundary,
-            "version": 1 if current is None else current["version"],
-            "retired": False,
-            "created_at": (current or {}).get("created_at", now),
-            "updated_at": now,
-        }
-
-    def _check_grid_parent(self, doc: dict, session) -> None:
-        parent = doc["parent"]
-        if doc["level"] == 1:
-            if self.store.division(parent, session=session) is None:
-                raise ValidationFailed(
-                    details={"code": f"{doc['_id']}: there is no village/community {parent}"}
-                )
-            return
-        grid = self.store.grid(parent, session=session)
-        if grid is None or grid.get("retired"):
-            raise ValidationFailed(
-                details={"code": f"{doc['_id']}: there is no parent grid {parent}"}
-            )
-
-    def _check_geometry(self, doc: dict, session) -> None:
-        if doc.get("boundary") is None:
-            return
-        geom = geometry.parse_boundary(doc["boundary"])
-        parent_geom = None
-        if doc["level"] > 1:
-            parent = self.store.grid(doc["parent"], session=session)
-            if parent and parent.get("boundary"):
-                parent_geom = geometry.polygon_of(parent["boundary"])
-        siblings = {
-            s["_id"]: geometry.polygon_of(s["boundary"])
-            for s in self.store.children(doc["parent"], session=session)
-            if s.get("boundary") and s["_id"] != doc["_id"]
-        }
-        children = {
-            c["_id"]: geometry.polygon_of(c["boundary"])
-            for c in self.store.children(doc["_id"], session=session)
-            if c.get("boundary")
-        }
-        problems = geometry.check_placement(
-            doc["_id"], geom, parent_geom, doc["parent"], siblings, children
-        )
-        if problems:
-            raise ValidationFailed(
-                problems[0].message(),
-                details={
-                    "boundary": "; ".join(p.message() for p in problems),
-                    "problems": [
-                        {"grids": list(p.grids), "rule": p.rule, "m2": round(p.m2, 1)}
-                        for p in problems
-                    ],
-                },
-            )
-
-    def _refresh_index_and_get(self, code: str) -> dict:
-        doc = self.store.grid(code)
-        self.grid_index.put(code, doc.get("boundary"), doc["version"])
-        return grid_out(doc, True)
-
-    def _grid_event(self, session, doc: dict, change: str) -> None:
-        self.outbox.record(
-            session,
-            GRID_CHANGED,
-            {
-                "code": doc["_id"],
-                "change": change,
-                "level": doc["level"],
-                "parent": doc["parent"],
-                "version": doc["version"],
-            },
-        )
 
     def _household_event(self, session, doc: dict, change: str) -> None:
         self.outbox.record(

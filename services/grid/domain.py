@@ -18,11 +18,11 @@ from zoneinfo import ZoneInfo
 
 from contracts.grid_vocabulary import (
     DEDICATED_KINDS,
-    GRID_KINDS,
     HOUSEHOLD_TAGS,
     PLACE_KINDS,
     POSTS,
     RELATIONS,
+    TAG_LABELS,
     TENURES,
     VISIT_KINDS,
 )
@@ -90,7 +90,9 @@ def child_code(parent: str, number: int) -> str:
 
 
 def check_grid_fields(data: Mapping[str, Any]) -> dict[str, str]:
-    """Field -> problem for a new or changed grid (geometry is judged elsewhere)."""
+    """Field -> problem for a new or changed grid: what its code says, and a dedicated
+    grid's kind. Field limits (lengths, the list of kinds) are its schema's
+    (contracts.grid_http.GridCreateIn); geometry is judged in grids.py."""
     problems: dict[str, str] = {}
     code = str(data.get("code") or "")
     if not is_grid_code(code):
@@ -109,28 +111,14 @@ def check_grid_fields(data: Mapping[str, Any]) -> dict[str, str]:
             )
         if code.split("-")[-1].strip("0") == "":
             problems["code"] = f"{code}: a segment of zeros is not a grid number"
-    name = str(data.get("name") or "").strip()
-    if not name or len(name) > 60:
-        problems["name"] = "a name of 1–60 characters"
-    kind = data.get("kind", "comprehensive")
-    if kind not in GRID_KINDS:
-        problems["kind"] = f"one of {list(GRID_KINDS)}"
-    elif kind == "dedicated" and data.get("dedicated_kind") not in DEDICATED_KINDS:
+    if not str(data.get("name") or "").strip():
+        problems["name"] = "required"
+    if data.get("kind") == "dedicated" and data.get("dedicated_kind") not in DEDICATED_KINDS:
         problems["dedicated_kind"] = f"a dedicated grid needs one of {list(DEDICATED_KINDS)}"
     return problems
 
 
 # --- households -------------------------------------------------------------------------
-TAG_NAMES_ZH = {
-    "elderly_alone": "独居老人",
-    "hardship": "困难家庭",
-    "disabled": "残疾人",
-    "key_person": "重点人员",
-    "special_group": "特殊人群",
-    "rental_house": "出租屋",
-    "floating_population": "流动人口",
-    "registered_elsewhere": "人户分离",
-}
 # 004 §二(三)2: a yearly care visit to these households.
 CARE_TAGS = frozenset(
     {"elderly_alone", "hardship", "disabled", "key_person", "special_group", "rental_house"}
@@ -279,16 +267,6 @@ def may_unmask(roles: Iterable[str]) -> bool:
 
 
 # --- staff posts --------------------------------------------------------------------------
-POST_NAMES_ZH = {
-    "grid_leader": "网格长",
-    "full_time_worker": "专职网格员",
-    "part_time_worker": "兼职网格员",
-    "instructor": "网格指导员",
-    "hotline_worker": "专线网格员",
-    "micro_grid_leader": "微网格长",
-}
-
-
 def check_post(data: Mapping[str, Any], level: int) -> dict[str, str]:
     problems: dict[str, str] = {}
     post = data.get("post")
@@ -663,7 +641,8 @@ def household_changed(previous: Mapping[str, Any], fields: Mapping[str, Any]) ->
     return any(previous.get(k) != fields.get(k) for k in HOUSEHOLD_COMPARED)
 
 
-def _iso(value: Any) -> Any:
+def iso(value: Any) -> Any:
+    """A time as the API gives it (ISO 8601, UTC as stored); anything else as it is."""
     return value.isoformat() if isinstance(value, datetime) else value
 
 
@@ -693,13 +672,13 @@ def household_view(doc: Mapping[str, Any], unmasked: bool) -> dict[str, Any]:
         "members": members,
         "housing": housing,
         "tags": list(doc.get("tags", [])),
-        "tags_zh": [TAG_NAMES_ZH.get(t, t) for t in doc.get("tags", [])],
+        "tags_zh": [TAG_LABELS.get(t, t) for t in doc.get("tags", [])],
         "note": doc.get("note"),
         "version": doc.get("version", 1),
-        "created_at": _iso(doc.get("created_at")),
-        "updated_at": _iso(doc.get("updated_at")),
-        "last_visit_at": _iso(doc.get("last_visit_at")),
-        "last_care_at": _iso(doc.get("last_care_at")),
+        "created_at": iso(doc.get("created_at")),
+        "updated_at": iso(doc.get("updated_at")),
+        "last_visit_at": iso(doc.get("last_visit_at")),
+        "last_care_at": iso(doc.get("last_care_at")),
         "masked": not unmasked,
     }
 
@@ -717,7 +696,7 @@ def household_line(doc: Mapping[str, Any]) -> dict[str, Any]:
         "members": len(doc.get("members", [])),
         "tags": list(doc.get("tags", [])),
         "version": doc.get("version", 1),
-        "last_visit_at": _iso(doc.get("last_visit_at")),
+        "last_visit_at": iso(doc.get("last_visit_at")),
     }
 
 
@@ -729,20 +708,6 @@ def address_label(address: Mapping[str, Any]) -> str:
 
 
 # --- places (five-element archive: 人地事物组织) -------------------------------------------
-PLACE_ELEMENTS = {  # which of the five elements a kind belongs to
-    "shop": "organisation",
-    "enterprise": "organisation",
-    "school": "organisation",
-    "hospital": "organisation",
-    "market": "land",
-    "office_tower": "land",
-    "facility": "thing",
-    "hazard_point": "event",
-    "organisation": "organisation",
-    "party_organisation": "organisation",
-}
-
-
 def check_place(data: Mapping[str, Any]) -> dict[str, str]:
     problems: dict[str, str] = {}
     if not is_grid_code(str(data.get("grid_code") or "")):

@@ -20,12 +20,15 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any
 
+from contracts.caller import Caller
 from contracts.errors import ValidationFailed
 from contracts.events import envelope
-from contracts.grid import GRID_CHANGED, HOUSEHOLD_CHANGED, STAFF_ASSIGNED
-from contracts.scope import in_scope
-from services.grid import domain, geometry
+from contracts.grid import HOUSEHOLD_CHANGED, STAFF_ASSIGNED
+from contracts.grid_vocabulary import POST_LABELS, TAG_LABELS
+from services.grid import divisions, domain, geometry, grids
 from services.grid.storage import GridStore, new_id
+from services.grid.versions import Change
+from services.kit.outbox import OutboxWriter
 
 MAX_BAD_ROWS = 1000  # a report lists at most this many bad rows (and says how many more)
 
@@ -90,8 +93,8 @@ RELATION_ZH = {
 }
 TENURE_ZH = {"自有": "owned", "自住": "owned", "租住": "rented", "租赁": "rented", "其他": "other"}
 GENDER_ZH = {"男": "M", "女": "F"}
-TAG_BY_ZH = {zh: tag for tag, zh in domain.TAG_NAMES_ZH.items()}
-POST_BY_ZH = {zh: post for post, zh in domain.POST_NAMES_ZH.items()}
+TAG_BY_ZH = {zh: tag for tag, zh in TAG_LABELS.items()}
+POST_BY_ZH = {zh: post for post, zh in POST_LABELS.items()}
 PLACE_KIND_ZH = {
     "商铺": "shop",
     "门店": "shop",
@@ -219,6 +222,7 @@ class Plan:
     updates: list[dict] = field(default_factory=list)
     unchanged: int = 0
     events: list[tuple[str, dict]] = field(default_factory=list)
+    changes: list[Change] = field(default_factory=list)  # written through the aggregate
 
     def problem(self, row: int, where: str, what: str) -> None:
         self.bad.setdefault(row, {})[where] = what
@@ -230,8 +234,8 @@ class Plan:
             "rows": self.rows,
             "bad_rows": bad_rows[:MAX_BAD_ROWS],
             "bad_row_count": len(bad_rows),
-            "created": len(self.creates),
-            "updated": len(self.updates),
+            "created": len(self.creates) + sum(d["version"] == 1 for d, _ in self.changes),
+            "updated": len(self.updates) + sum(d["version"] > 1 for d, _ in self.changes),
             "unchanged": self.unchanged,
         }
 
@@ -243,15 +247,19 @@ class Importer:
     def __init__(
         self,
         store: GridStore,
+        outbox: OutboxWriter,
         now: datetime,
         key: bytes,
+        actor: str,
         producer: str = "grid",
         max_records: int | None = MAX_RECORDS,
     ):
         self.max_records = max_records
         self.store = store
+        self.outbox = outbox
         self.now = now
         self.key = key
+        self.actor = actor
         self.producer = producer
         self.changed_grids: list[tuple[str, dict | None, int]] = []
 
@@ -261,15 +269,15 @@ class Importer:
         kind: str,
         filename: str,
         content: bytes,
-        actor: str | None = None,
         dry_run: bool = False,
-        scopes: list[str] | None = None,
+        caller: Caller | None = None,
     ) -> dict:
         """Judge a file and, when every row is good and not `dry_run`, apply it whole.
 
-        With `scopes` (code prefixes), a file with any row whose grid code lies outside
-        them raises ValidationFailed naming each such row, before anything else is judged;
-        None means a trusted caller (benchmarks, tools) and checks no scope."""
+        A file with any row whose grid code lies outside the caller's scopes raises
+        ValidationFailed naming each such row, before anything else is judged (a trusted
+        caller, the benchmarks say, reaches every grid)."""
+        caller = caller or Caller.trusted(self.producer)
         digest = hashlib.sha256(kind.encode() + b"\0" + content).hexdigest()
         encoding = None
         located: list[tuple[list[int], str]]  # (rows, grid code) of every record
@@ -299,8 +307,7 @@ class Importer:
                     "max_records": self.max_records,
                 }
             )
-        if scopes is not None:
-            self._check_scopes(kind, filename, encoding, located, scopes)
+        self._check_scopes(kind, filename, encoding, located, caller)
         plan = make()
         report = {"file": filename, "encoding": encoding, **plan.report(), "applied": False}
         if plan.bad or dry_run:
@@ -314,7 +321,7 @@ class Importer:
                 "_id": digest,
                 "kind": kind,
                 "file": filename,
-                "actor": actor,
+                "actor": self.actor,
                 "at": self.now,
                 "created": report["created"],
                 "updated": report["updated"],
@@ -329,7 +336,7 @@ class Importer:
         filename: str,
         encoding: str | None,
         located: list[tuple[list[int], str]],
-        scopes: list[str],
+        caller: Caller,
     ) -> None:
         """ValidationFailed with a report naming every row outside `scopes`: only those
         rows are reported, so nothing is said about grids the caller may not see. Rows
@@ -337,7 +344,7 @@ class Importer:
         plan = Plan(kind)
         for rows, code in located:
             plan.rows += len(rows)
-            if code and not in_scope(code, scopes):
+            if code and not caller.covers(code):
                 for row in rows:
                     plan.problem(row, "grid_code", f"{code} lies outside your scopes")
         if plan.bad:
@@ -391,25 +398,23 @@ class Importer:
             self.store.put_party_unit({"_id": unit["grid_code"], **unit})
         return summary
 
-    def put_divisions(self, divisions: list[dict]) -> dict:
+    def put_divisions(self, given: list[dict]) -> dict:
+        known = {d["_id"] for d in self.store.divisions_under()}
         counts: dict[str, int] = defaultdict(int)
-        for d in sorted(divisions, key=lambda d: len(d["code"])):
-            level = domain.division_level(d["code"])
-            if not level:
-                raise ValidationFailed(
-                    details={"divisions": f"{d['code']!r} is not a division code"}
-                )
-            doc = {
-                "_id": d["code"],
-                "name": d["name"],
-                "level": level,
-                "parent": domain.division_parent(d["code"]),
-            }
+        for doc in divisions.records(given, known, self.actor):
             counts[self.store.put_division(doc)] += 1
         return dict(counts)
 
     # applying
     def apply(self, plan: Plan) -> None:
+        if plan.kind == "grids":
+            if plan.changes:
+                self.store.transaction(
+                    lambda session: grids.save(self.store, self.outbox, session, plan.changes)
+                )
+            for doc, _ in plan.changes:
+                self.changed_grids.append((doc["_id"], doc.get("boundary"), doc["version"]))
+            return
         if not plan.creates and not plan.updates and not plan.events:
             return
         collection = {
@@ -429,9 +434,6 @@ class Importer:
                 self.store.insert_many("outbox", outbox, session=session)
 
         self.store.transaction(work)
-        if plan.kind == "grids":
-            for doc in plan.creates + plan.updates:
-                self.changed_grids.append((doc["_id"], doc.get("boundary"), doc["version"]))
 
     def _next_version(self, current: dict, fields: dict) -> dict:
         """A changed record: its new fields, one version on, stamped now."""
@@ -459,109 +461,39 @@ class Importer:
                 "kind": props.get("kind") or "comprehensive",
                 "dedicated_kind": props.get("dedicated_kind"),
                 "level": props.get("level"),
+                "boundary": feature.get("geometry"),
             }
-            for where, what in domain.check_grid_fields(data).items():
-                plan.problem(n, where, what)
-            try:
-                geom = geometry.parse_boundary(feature.get("geometry"))
-            except geometry.BoundaryError as exc:
-                plan.problem(n, "geometry", exc.problem)
-                geom = None
+            problems, shape = grids.judge(data)
+            for where, what in problems.items():
+                plan.problem(n, "geometry" if where == "boundary" else where, what)
             code = data["code"]
             if code in items:
                 plan.problem(n, "code", f"{code} appears twice (also feature {items[code][0]})")
             if n not in plan.bad:
-                items[code] = (n, data, geom)
+                items[code] = (n, data, shape)
         existing = self.store.grids_by_codes(items)
-        parents = self.store.grids_by_codes(
-            {domain.grid_parent(c) for c in items if domain.grid_level(c) > 1} - set(items)
-        )
-        wanted = sorted({domain.village_of(c) for c in items})
-        villages = {
-            d["_id"] for d in self.store.divisions.find({"_id": {"$in": wanted}}, {"_id": 1})
-        }
-        shapes: dict[str, Any] = {}
-        for code, (n, _, geom) in items.items():
-            current = existing.get(code)
-            if current is not None and current.get("retired"):
+        for code, (n, _, _) in items.items():
+            if (existing.get(code) or {}).get("retired"):
                 plan.problem(
                     n, "code", f"{code} belonged to a retired grid; codes are never reused"
                 )
-            parent = domain.grid_parent(code)
-            if domain.grid_level(code) == 1:
-                if parent not in villages:
-                    plan.problem(n, "code", f"{code}: there is no village/community {parent}")
-            elif parent not in items and (parent not in parents or parents[parent].get("retired")):
-                plan.problem(n, "code", f"{code}: there is no parent grid {parent}")
-            shapes[code] = geom
-        self._plan_placements(plan, items, shapes, parents)
-        for code, (n, data, geom) in items.items():
+        shapes = {code: shape for code, (_, _, shape) in items.items()}
+        for misplaced in grids.placement(self.store, shapes):
+            plan.problem(items[misplaced.code][0], misplaced.where, misplaced.message)
+        for code, (n, data, shape) in items.items():
             if n in plan.bad:
                 continue
             current = existing.get(code)
-            boundary = geometry.to_geojson(geom) if geom is not None else None
-            fields = {
-                "name": str(data["name"]).strip(),
-                "kind": data["kind"],
-                "dedicated_kind": data["dedicated_kind"] if data["kind"] == "dedicated" else None,
-                "boundary": boundary,
-            }
+            new = grids.fields(data, shape)
             if current is None:
-                doc = {
-                    "_id": code,
-                    **fields,
-                    "level": domain.grid_level(code),
-                    "parent": domain.grid_parent(code),
-                    "village": domain.village_of(code),
-                    "version": 1,
-                    "retired": False,
-                    "created_at": self.now,
-                    "updated_at": self.now,
-                }
-                plan.creates.append(doc)
-                plan.events.append((GRID_CHANGED, _grid_payload(doc, "created")))
-            elif any(current.get(k) != v for k, v in fields.items()):
-                doc = self._next_version(current, fields)
-                plan.updates.append(doc)
-                plan.events.append((GRID_CHANGED, _grid_payload(doc, "updated")))
+                doc = grids.record(code, new, now=self.now, actor=self.actor)
+                plan.changes.append((doc, "created"))
+            elif grids.changed(current, new):
+                doc = grids.record(code, new, now=self.now, actor=self.actor, current=current)
+                plan.changes.append((doc, "updated"))
             else:
                 plan.unchanged += 1
         return plan
-
-    def _plan_placements(self, plan: Plan, items: dict, shapes: dict, parents: dict) -> None:
-        """Child inside parent and no sibling overlaps, over the file and the database."""
-        by_parent: dict[str, dict[str, Any]] = defaultdict(dict)
-        for code, geom in shapes.items():
-            if geom is not None:
-                by_parent[domain.grid_parent(code)][code] = geom
-        for parent, mine in by_parent.items():
-            siblings = dict(mine)
-            for doc in self.store.children(parent):
-                if doc["_id"] not in items and doc.get("boundary"):
-                    siblings[doc["_id"]] = geometry.polygon_of(doc["boundary"])
-            for problem in geometry.overlaps_among(siblings):
-                a, b = problem.grids
-                for code in (a, b):
-                    if code in mine:
-                        plan.problem(items[code][0], "geometry", problem.message())
-            parent_geom = shapes.get(parent)
-            if parent_geom is None and parent in parents and parents[parent].get("boundary"):
-                parent_geom = geometry.polygon_of(parents[parent]["boundary"])
-            if parent_geom is None:
-                continue
-            for code, geom in mine.items():
-                for problem in geometry.check_placement(code, geom, parent_geom, parent, {}):
-                    plan.problem(items[code][0], "geometry", problem.message())
-        # a redrawn grid must still hold the children the file does not redraw
-        for code, geom in shapes.items():
-            if geom is None:
-                continue
-            for child in self.store.children(code):
-                if child["_id"] in items or not child.get("boundary"):
-                    continue
-                child_geom = geometry.polygon_of(child["boundary"])
-                for problem in geometry.check_placement(child["_id"], child_geom, geom, code, {}):
-                    plan.problem(items[code][0], "geometry", problem.message())
 
     # households
     def plan_households(self, records: Iterable[tuple[int, list[int], dict]]) -> Plan:
@@ -729,16 +661,6 @@ def _user_id(staff: dict, user_ids: dict[str, str]) -> str | None:
     """The identity user id of a staff entry; the username stands in when none is known."""
     username = staff.get("username")
     return user_ids.get(username or "") or staff.get("user_id") or username
-
-
-def _grid_payload(doc: dict, change: str) -> dict:
-    return {
-        "code": doc["_id"],
-        "change": change,
-        "level": doc["level"],
-        "parent": doc["parent"],
-        "version": doc["version"],
-    }
 
 
 def _household_payload(doc: dict, change: str) -> dict:

@@ -2,28 +2,26 @@
 
 from __future__ import annotations
 
-from nameko.rpc import rpc
-
 from contracts import grid_vocabulary as vocabulary
+from contracts.caller import Caller
 from contracts.errors import Conflict, ValidationFailed
 from services.grid import domain
-from services.grid.base import GridBase
+from services.grid.base import GridBase, grid_rpc
 from services.grid.storage import new_id
 
 
 class HouseholdRpc(GridBase):
-    @rpc
-    def create_household(
-        self, data: dict, client_id: str, actor: str, roles: list, scopes: list
-    ) -> dict:
+    @grid_rpc
+    def create_household(self, data: dict, client_id: str, *, caller: Caller) -> dict:
         """Open a household file. data: {grid_code, address: {building, unit, room},
         members: [{name, relation, id_number?, phone?, birth_date?, gender?}],
         housing: {tenure: owned|rented|other, landlord?, landlord_phone?}, tags: [...],
         note?}. Exactly one member has relation 'head'."""
+        actor, roles, scopes = caller.actor, list(caller.roles), list(caller.scopes)
         self._require_scope(str(data.get("grid_code") or ""), scopes)
         now = self.clock.now()
         self._check_household(data, now)
-        body = {"data": data, "actor": actor}
+        body = {"data": data}
 
         def execute(session):
             self._require_live_grid(data["grid_code"], session)
@@ -42,23 +40,23 @@ class HouseholdRpc(GridBase):
             self._household_event(session, doc, "created")
             return {"id": doc["_id"]}
 
-        result = self.store.run_command("create_household", client_id, body, execute)
+        result = self.store.run_command("create_household", f"{actor}:{client_id}", body, execute)
         self.outbox.wake()
         return self._household_for(result["id"], actor, roles, scopes)
 
-    @rpc
+    @grid_rpc
     def update_household(
         self,
         household_id: str,
         changes: dict,
         version: int,
-        actor: str,
-        roles: list,
-        scopes: list,
+        *,
+        caller: Caller,
     ) -> dict:
         """Change a household file based on `version`. Fields as in create (members carry
         their `id`; a masked ID number or phone keeps the stored one). A stale version is
         Conflict with details {current: the file as stored now}."""
+        actor, roles, scopes = caller.actor, list(caller.roles), list(caller.scopes)
         current = self._household_in_scope(household_id, scopes)
         if current.get("version") != version:
             raise Conflict(details={"current": self._view(current, actor, roles)})
@@ -89,39 +87,47 @@ class HouseholdRpc(GridBase):
         self.outbox.wake()
         return self._view(updated, actor, roles)
 
-    @rpc
-    def get_household(self, household_id: str, actor: str, roles: list, scopes: list) -> dict:
+    @grid_rpc
+    def get_household(self, household_id: str, *, caller: Caller) -> dict:
         """One household file; phones unmasked only for roles that need them (each such
         read is audited). ID numbers are always masked (only a keyed hash is stored)."""
-        return self._view(self._household_in_scope(household_id, scopes), actor, roles)
+        doc = self._household_in_scope(household_id, list(caller.scopes))
+        return self._view(doc, caller.actor, list(caller.roles))
 
-    @rpc
+    @grid_rpc
     def search_households(
         self,
-        scopes: list,
         name: str | None = None,
         tag: str | None = None,
         building: str | None = None,
         grid_code: str | None = None,
         limit: int = 50,
         skip: int = 0,
+        *,
+        caller: Caller,
     ) -> list:
         """Household lines in scope, by member name prefix, tag, building or grid:
         [{id, grid_code, address, label, head, members, tags, version, last_visit_at}]."""
         if tag and tag not in vocabulary.HOUSEHOLD_TAGS:
             raise ValidationFailed(details={"tag": f"one of {list(vocabulary.HOUSEHOLD_TAGS)}"})
         docs = self.store.search_households(
-            scopes, name or None, tag, building or None, grid_code, min(int(limit), 200), int(skip)
+            list(caller.scopes),
+            name or None,
+            tag,
+            building or None,
+            grid_code,
+            min(int(limit), 200),
+            int(skip),
         )
         return [domain.household_line(d) for d in docs]
 
-    @rpc
-    def find_by_id_number(self, id_number: str, actor: str, roles: list, scopes: list) -> list:
+    @grid_rpc
+    def find_by_id_number(self, id_number: str, *, caller: Caller) -> list:
         """Households in scope with a member of this ID number (looked up by keyed hash)."""
         problem = domain.id_number_problem(id_number)
         if problem:
             raise ValidationFailed(details={"id_number": problem})
         digest = domain.id_lookup_hash(id_number, self._key())
-        docs = self.store.households_by_id_hash(digest, scopes)
-        self._audit("id_lookup", actor, roles, None, count=len(docs))
+        docs = self.store.households_by_id_hash(digest, list(caller.scopes))
+        self._audit("id_lookup", caller.actor, list(caller.roles), None, count=len(docs))
         return [domain.household_line(d) for d in docs]

@@ -4,23 +4,21 @@ from __future__ import annotations
 
 from collections import defaultdict
 
-from nameko.rpc import rpc
-
 from contracts import grid_vocabulary as vocabulary
 from contracts.caller import Caller
 from contracts.errors import NotFound, ValidationFailed
 from services.grid import domain
-from services.grid.answers import post_out
-from services.grid.base import GridBase
+from services.grid.base import GridBase, grid_rpc
+from services.grid.posts import view as post_out
 
 
 class StaffRpc(GridBase):
-    @rpc
-    def assign_post(self, data: dict, actor: str | None = None, *, scopes: list) -> dict:
+    @grid_rpc
+    def assign_post(self, data: dict, *, caller: Caller) -> dict:
         """Put a user in a post on a grid: {grid_code, user_id, post, ab?: 'A'|'B',
         display_name, phone?, username?}. Idempotent: the same assignment twice is one.
         A grid outside `scopes` is NotFound."""
-        self._require_scope(str(data.get("grid_code") or ""), scopes)
+        caller.require_visible(str(data.get("grid_code") or ""), "grid_code")
         grid = self._grid_or_404(str(data.get("grid_code") or ""))
         problems = domain.check_post(data, grid["level"])
         if problems:
@@ -37,13 +35,11 @@ class StaffRpc(GridBase):
         self.outbox.wake()
         return {**post_out(self.store.post(doc["_id"])), "change": change}
 
-    @rpc
-    def remove_post(
-        self, grid_code: str, user_id: str, post: str, actor: str | None = None, *, scopes: list
-    ):
+    @grid_rpc
+    def remove_post(self, grid_code: str, user_id: str, post: str, *, caller: Caller):
         """End a user's post on a grid. NotFound when there is no such post or the grid lies
         outside `scopes`."""
-        self._require_scope(grid_code, scopes)
+        caller.require_visible(grid_code, "grid_code")
         doc = self.store.post(f"{grid_code}|{user_id}|{post}")
         if doc is None:
             raise NotFound(details={"grid_code": grid_code, "user_id": user_id, "post": post})
@@ -56,13 +52,11 @@ class StaffRpc(GridBase):
         self.outbox.wake()
         return {"removed": True}
 
-    @rpc
-    def set_absent(
-        self, grid_code: str, user_id: str, absent: bool, actor: str | None = None, *, scopes: list
-    ):
+    @grid_rpc
+    def set_absent(self, grid_code: str, user_id: str, absent: bool, *, caller: Caller):
         """Mark a worker absent (B takes over) or back; answers the grid's on-duty worker.
         A grid outside `scopes` is NotFound."""
-        self._require_scope(grid_code, scopes)
+        caller.require_visible(grid_code, "grid_code")
         posts = [p for p in self.store.posts_of_grid(grid_code) if p["user_id"] == user_id]
         if not posts:
             raise NotFound(details={"grid_code": grid_code, "user_id": user_id})
@@ -75,11 +69,11 @@ class StaffRpc(GridBase):
         self.store.transaction(work)
         self.outbox.wake()
         try:
-            return self.on_duty(grid_code, caller=Caller(actor or "", (), tuple(scopes or ())))
+            return self.on_duty(grid_code, caller=caller)
         except NotFound:  # the absence is saved; nobody is left to take over
             return {"grid_code": grid_code, "user_id": None, "path": []}
 
-    @rpc
+    @grid_rpc
     def list_posts(self, grid_code: str, subtree: bool = False, *, caller: Caller) -> list:
         """Posts on a grid (or, with subtree, on it and every grid under it). NotFound
         outside the caller's scopes (a trusted caller, e.g. notify, sees every grid)."""
@@ -88,12 +82,14 @@ class StaffRpc(GridBase):
         docs = self.store.posts_under(grid_code) if subtree else self.store.posts_of_grid(grid_code)
         return [post_out(p) for p in docs]
 
-    @rpc
-    def posts_of_user(self, user_id: str) -> list:
-        """Every post a user holds: [{grid_code, post, ab, absent, …}]."""
-        return [post_out(p) for p in self.store.posts_of_user(user_id)]
+    @grid_rpc
+    def posts_of_user(self, user_id: str, *, caller: Caller) -> list:
+        """Every post a user holds in the caller's scopes: [{grid_code, post, ab, …}]."""
+        return [
+            post_out(p) for p in self.store.posts_of_user(user_id) if caller.covers(p["grid_code"])
+        ]
 
-    @rpc
+    @grid_rpc
     def on_duty(self, grid_code: str, *, caller: Caller) -> dict:
         """Who handles grid X now (for dispatch): A, or B while A is absent, walking up to
         the level-1 leader when a level has nobody present.
@@ -130,14 +126,12 @@ class StaffRpc(GridBase):
             "path": list(found.path),
         }
 
-    @rpc
-    def add_reserve_member(
-        self, grid_code: str, data: dict, actor: str | None = None, *, scopes: list
-    ) -> dict:
+    @grid_rpc
+    def add_reserve_member(self, grid_code: str, data: dict, *, caller: Caller) -> dict:
         """Add someone to a level-1 grid's emergency reserve team (应急预备队):
         {name, phone?, kind: b_post|party_member|cadre|veteran|volunteer|doctor|police|other,
         user_id?}. The same name and kind twice is one member. NotFound outside `scopes`."""
-        self._require_scope(grid_code, scopes)
+        caller.require_visible(grid_code, "grid_code")
         grid = self._grid_or_404(grid_code)
         problems = {}
         if grid["level"] != 1:
@@ -161,30 +155,26 @@ class StaffRpc(GridBase):
         change = self.store.put_reserve(doc)
         return {**self._reserve_out(doc), "change": change}
 
-    @rpc
-    def remove_reserve_member(
-        self, grid_code: str, member_id: str, actor: str | None = None, *, scopes: list
-    ):
+    @grid_rpc
+    def remove_reserve_member(self, grid_code: str, member_id: str, *, caller: Caller):
         """Take someone off a level-1 grid's reserve team; NotFound if not on it or the grid
         lies outside `scopes`."""
-        self._require_scope(grid_code, scopes)
+        caller.require_visible(grid_code, "grid_code")
         if not member_id.startswith(grid_code + "|") or not self.store.delete_reserve(member_id):
             raise NotFound(details={"grid_code": grid_code, "member_id": member_id})
 
-    @rpc
-    def list_reserve(self, grid_code: str, scopes: list) -> list:
+    @grid_rpc
+    def list_reserve(self, grid_code: str, *, caller: Caller) -> list:
         """The reserve team of a level-1 grid."""
-        self._require_scope(grid_code, scopes)
+        caller.require_visible(grid_code, "grid_code")
         return [self._reserve_out(d) for d in self.store.reserve_of(grid_code)]
 
-    @rpc
-    def set_party_unit(
-        self, grid_code: str, data: dict, actor: str | None = None, *, scopes: list
-    ) -> dict:
+    @grid_rpc
+    def set_party_unit(self, grid_code: str, data: dict, *, caller: Caller) -> dict:
         """Set the party branch or group on a grid (支部建在网格上):
         {kind: branch|group, name, secretary?: display name, secretary_user_id?}. NotFound
         outside `scopes`."""
-        self._require_scope(grid_code, scopes)
+        caller.require_visible(grid_code, "grid_code")
         self._grid_or_404(grid_code)
         if data.get("kind") not in ("branch", "group") or not str(data.get("name") or "").strip():
             raise ValidationFailed(details={"kind": "branch or group", "name": "required"})
@@ -198,13 +188,13 @@ class StaffRpc(GridBase):
         self.store.put_party_unit(doc)
         return {"grid_code": grid_code, **{k: v for k, v in doc.items() if k != "_id"}}
 
-    @rpc
+    @grid_rpc
     def link_party_member(
-        self, grid_code: str, member: dict, household_ids: list, actor: str, scopes: list
+        self, grid_code: str, member: dict, household_ids: list, *, caller: Caller
     ) -> dict:
         """Link a party member to the households they serve (党员联户):
         member {name, user_id?, phone?}; replaces that member's links in the grid."""
-        self._require_scope(grid_code, scopes)
+        caller.require_visible(grid_code, "grid_code")
         self._grid_or_404(grid_code)
         name = str(member.get("name") or "").strip()
         if not name:
@@ -230,26 +220,24 @@ class StaffRpc(GridBase):
         self.store.put_party_link(doc)
         return {"grid_code": grid_code, "member": name, "households": len(doc["household_ids"])}
 
-    @rpc
-    def unlink_party_member(
-        self, grid_code: str, member_key: str, actor: str | None = None, *, scopes: list
-    ) -> dict:
+    @grid_rpc
+    def unlink_party_member(self, grid_code: str, member_key: str, *, caller: Caller) -> dict:
         """Remove a party member's household links in a grid (the inverse of
         link_party_member). `member_key` is the member's user id when they were linked with
         one, else their name (`member_key` in party_overlay's links). NotFound when there is
         no such link or the grid lies outside `scopes`."""
-        self._require_scope(grid_code, scopes)
+        caller.require_visible(grid_code, "grid_code")
         link_id = f"{grid_code}|{member_key}"
         if not member_key or not self.store.delete_party_link(link_id):
             raise NotFound(details={"grid_code": grid_code, "member_key": member_key})
         return {"removed": True}
 
-    @rpc
-    def party_overlay(self, code: str, scopes: list) -> dict:
+    @grid_rpc
+    def party_overlay(self, code: str, *, caller: Caller) -> dict:
         """Party units on grids under `code` and the party members' household links:
         {units: [{grid_code, kind, name, secretary}], links: [{grid_code, member, households:
         [{id, label}]}]}."""
-        self._require_scope(code, scopes)
+        caller.require_visible(code, "grid_code")
         units = [
             {
                 "grid_code": u["_id"],

@@ -6,21 +6,19 @@ from collections import defaultdict
 from datetime import datetime
 from typing import Any
 
-from nameko.rpc import rpc
-
 from contracts.caller import Caller
 from contracts.errors import NotFound, ValidationFailed
 from contracts.grid import VISIT_LOGGED
-from contracts.scope import in_scope
 from services.grid import domain
-from services.grid.answers import _iso, post_out, visit_out
-from services.grid.base import GridBase
+from services.grid.answers import _iso, visit_out
+from services.grid.base import GridBase, grid_rpc
+from services.grid.posts import view as post_out
 from services.grid.storage import new_id
 
 
 class VisitRpc(GridBase):
-    @rpc
-    def log_visit(self, data: dict, client_id: str, actor: str, roles: list, scopes: list):
+    @grid_rpc
+    def log_visit(self, data: dict, client_id: str, *, caller: Caller):
         """Log a home visit by `actor`: {household_id, kind: routine|care|wartime,
         occurred_at (ISO, with zone; default now), findings?: {opinions: [..], hazards: [..],
         disputes: [..]}, case_draft?: {title, description, category}, note?}. Sent again with
@@ -29,9 +27,10 @@ class VisitRpc(GridBase):
         problems = domain.check_visit(data, now)
         if problems:
             raise ValidationFailed(details=problems)
-        household = self._household_in_scope(str(data["household_id"]), scopes)
+        actor = caller.actor
+        household = self._household_in_scope(str(data["household_id"]), list(caller.scopes))
         occurred = domain.parse_time(data["occurred_at"]) if data.get("occurred_at") else now
-        body = {"data": data, "actor": actor}
+        body = {"data": data}
 
         def execute(session):
             doc = {
@@ -63,11 +62,11 @@ class VisitRpc(GridBase):
             )
             return visit_out(doc)
 
-        result = self.store.run_command("log_visit", client_id, body, execute)
+        result = self.store.run_command("log_visit", f"{actor}:{client_id}", body, execute)
         self.outbox.wake()
         return result
 
-    @rpc
+    @grid_rpc
     def get_visit(self, visit_id: str, *, caller: Caller) -> dict:
         """One visit {id, household_id, grid_code, worker_id, kind, occurred_at, …}; NotFound
         outside the caller's scopes (cases link a report to the visit it came from)."""
@@ -77,16 +76,18 @@ class VisitRpc(GridBase):
         caller.require_visible(doc["grid_code"], "visit_id")
         return visit_out(doc)
 
-    @rpc
+    @grid_rpc
     def list_visits(
         self,
-        scopes: list,
         grid_code: str | None = None,
         household_id: str | None = None,
         worker_id: str | None = None,
         limit: int = 50,
+        *,
+        caller: Caller,
     ) -> list:
         """Visits, newest first, by grid (prefix), household or worker, within scope."""
+        scopes = list(caller.scopes)
         query: dict[str, Any] = {}
         if household_id:
             self._household_in_scope(household_id, scopes)
@@ -94,20 +95,20 @@ class VisitRpc(GridBase):
         if worker_id:
             query["worker_id"] = worker_id
         if grid_code:
-            self._require_scope(grid_code, scopes)
+            caller.require_visible(grid_code, "grid_code")
             query["grid_code"] = {"$gte": grid_code, "$lt": grid_code + "\uffff"}
         if not query:
             raise ValidationFailed(details={"query": "grid_code, household_id or worker_id"})
         docs = self.store.visits_where(query, min(int(limit), 500))
-        return [visit_out(d) for d in docs if in_scope(d["grid_code"], scopes)]
+        return [visit_out(d) for d in docs if caller.covers(d["grid_code"])]
 
-    @rpc
-    def grid_coverage(self, code: str, scopes: list) -> dict:
+    @grid_rpc
+    def grid_coverage(self, code: str, *, caller: Caller) -> dict:
         """Visit coverage of a grid in its duty period (quarter for level 2/3, year for
         level 1, in Asia/Shanghai): {code, name, level, period, households, visited, share,
         overdue, overdue_households: [{id, label, last_visit_at}], care_due, care_done,
         days_left}."""
-        self._require_scope(code, scopes)
+        caller.require_visible(code, "grid_code")
         grid = self._grid_or_404(code)
         now = self.clock.now()
         rows = self.store.duty_rows(code)
@@ -124,15 +125,16 @@ class VisitRpc(GridBase):
         ]
         return result
 
-    @rpc
-    def my_grids(self, user_id: str, scopes: list) -> list:
-        """The grids a worker holds posts on, with coverage of each in its duty period:
+    @grid_rpc
+    def my_grids(self, *, caller: Caller) -> list:
+        """The grids the calling worker holds posts on, with coverage of each in its duty period:
         [{code, name, level, post, post_zh, ab, absent, coverage: {period, households,
         visited, share, overdue, care_due, care_done, days_left, visits_by_me}}]."""
         now = self.clock.now()
+        user_id = caller.actor
         out = []
         for p in self.store.posts_of_user(user_id):
-            if not in_scope(p["grid_code"], scopes):
+            if not caller.covers(p["grid_code"]):
                 continue
             grid = self.store.grid(p["grid_code"])
             if grid is None or grid.get("retired"):
@@ -162,12 +164,12 @@ class VisitRpc(GridBase):
             )
         return out
 
-    @rpc
-    def duty_board(self, code: str, scopes: list) -> dict:
+    @grid_rpc
+    def duty_board(self, code: str, *, caller: Caller) -> dict:
         """The leader's view of a grid and everything under it: staff on duty per grid and
         coverage/overdue per grid: {code, grids: [{code, name, level, on_duty, posts,
         coverage}]}."""
-        self._require_scope(code, scopes)
+        caller.require_visible(code, "grid_code")
         self._grid_or_404(code)
         now = self.clock.now()
         grids = self.store.grids_under(code)

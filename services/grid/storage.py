@@ -4,14 +4,15 @@ visits, audit of unmasked reads and import records, in the `wg_grid` database.""
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from datetime import datetime
 from typing import Any
 
-from pymongo import ASCENDING, DESCENDING, MongoClient, ReturnDocument, UpdateOne
+from pymongo import ASCENDING, DESCENDING, MongoClient, ReplaceOne, ReturnDocument, UpdateOne
 from pymongo.client_session import ClientSession
+from pymongo.collection import Collection
 from pymongo.database import Database
-from pymongo.errors import DuplicateKeyError
+from pymongo.errors import BulkWriteError, DuplicateKeyError
 
 from contracts.errors import AlreadyExists
 from contracts.scope import narrowest, prefix_range
@@ -72,9 +73,48 @@ class GridStore:
     def run_command(self, kind: str, client_id: str, body: Any, execute) -> Any:
         return self.commands.run(kind, client_id, body, execute)
 
+    # --- versioned records: inserted whole, replaced only over the version they came from --
+    def _insert(
+        self, collection: Collection, docs: list[dict], session, exists: Callable[[dict], Any]
+    ) -> None:
+        for i in range(0, len(docs), BATCH):
+            chunk = docs[i : i + BATCH]
+            try:
+                collection.insert_many(chunk, ordered=True, session=session)
+            except BulkWriteError as exc:
+                raise _duplicate(exc, chunk, exists) from exc
+
+    def _replace(
+        self, collection: Collection, docs: list[dict], session, exists: Callable[[dict], Any]
+    ) -> list[str]:
+        """Replace each record whose stored version is the one before it; answers the ids
+        whose stored version had moved on (nothing of theirs is written)."""
+        stale: list[str] = []
+        for i in range(0, len(docs), BATCH):
+            chunk = docs[i : i + BATCH]
+            ops = [ReplaceOne({"_id": d["_id"], "version": d["version"] - 1}, d) for d in chunk]
+            try:
+                result = collection.bulk_write(ops, ordered=True, session=session)
+            except BulkWriteError as exc:
+                raise _duplicate(exc, chunk, exists) from exc
+            if result.matched_count < len(chunk):
+                ids = [d["_id"] for d in chunk]
+                now = collection.find({"_id": {"$in": ids}}, {"version": 1}, session=session)
+                versions = {d["_id"]: d.get("version") for d in now}
+                stale += [d["_id"] for d in chunk if versions.get(d["_id"]) != d["version"]]
+        return stale
+
     # --- divisions ---------------------------------------------------------------------
     def division(self, code: str, session: ClientSession | None = None) -> dict | None:
         return self.divisions.find_one({"_id": code}, session=session)
+
+    def divisions_by_codes(self, codes: Iterable[str], session=None) -> set[str]:
+        """Which of `codes` are divisions."""
+        wanted = sorted(set(codes))
+        if not wanted:
+            return set()
+        found = self.divisions.find({"_id": {"$in": wanted}}, {"_id": 1}, session=session)
+        return {d["_id"] for d in found}
 
     def divisions_under(self, prefix: str | None = None) -> list[dict]:
         query = {"_id": prefix_range(prefix)} if prefix else {}
@@ -86,9 +126,9 @@ class GridStore:
         if current is None:
             self.divisions.insert_one(doc, session=session)
             return "created"
-        changes = {k: v for k, v in doc.items() if current.get(k) != v}
-        if not changes:
+        if all(current.get(k) == doc.get(k) for k in ("name", "level", "parent")):
             return "unchanged"
+        changes = {k: v for k, v in doc.items() if current.get(k) != v}
         self.divisions.update_one({"_id": doc["_id"]}, {"$set": changes}, session=session)
         return "updated"
 
@@ -102,40 +142,22 @@ class GridStore:
             return {}
         return {g["_id"]: g for g in self.grids.find({"_id": {"$in": codes}}, session=session)}
 
-    def grids_under(
-        self, prefix: str, level: int | None = None, retired: bool = False, session=None
-    ) -> list[dict]:
-        query: dict[str, Any] = {"_id": prefix_range(prefix)}
+    def grids_under(self, prefix: str, level: int | None = None, session=None) -> list[dict]:
+        """Live grids whose code starts with `prefix` (retired ones are left out)."""
+        query: dict[str, Any] = {"_id": prefix_range(prefix), "retired": {"$ne": True}}
         if level is not None:
             query["level"] = level
-        if not retired:
-            query["retired"] = {"$ne": True}
         return list(self.grids.find(query, session=session).sort("_id", ASCENDING))
 
     def children(self, parent: str, session=None) -> list[dict]:
         query = {"parent": parent, "retired": {"$ne": True}}
         return list(self.grids.find(query, session=session).sort("_id", ASCENDING))
 
-    def insert_grid(self, doc: dict, session: ClientSession | None = None) -> dict:
-        try:
-            self.grids.insert_one(doc, session=session)
-        except DuplicateKeyError as exc:
-            raise AlreadyExists(
-                f"grid code {doc['_id']} exists (codes are never reused)",
-                details={"code": doc["_id"]},
-            ) from exc
-        return doc
+    def insert_grids(self, docs: list[dict], session) -> None:
+        self._insert(self.grids, docs, session, _grid_exists)
 
-    def update_grid(
-        self, code: str, version: int, changes: dict, session: ClientSession | None = None
-    ) -> dict | None:
-        """Apply `changes` if the grid is still at `version`; None when it moved on."""
-        return self.grids.find_one_and_update(
-            {"_id": code, "version": version},
-            {"$set": changes, "$inc": {"version": 1}},
-            return_document=ReturnDocument.AFTER,
-            session=session,
-        )
+    def replace_grids(self, docs: list[dict], session) -> list[str]:
+        return self._replace(self.grids, docs, session, _grid_exists)
 
     def boundaries(self) -> Iterator[tuple[str, dict]]:
         """Every live grid's boundary, for the locate index."""
@@ -391,6 +413,21 @@ class GridStore:
     def bulk_update(self, collection: str, ops: list[UpdateOne], session=None) -> None:
         for i in range(0, len(ops), BATCH):
             self.db[collection].bulk_write(ops[i : i + BATCH], ordered=True, session=session)
+
+
+def _duplicate(exc: BulkWriteError, chunk: list[dict], exists: Callable[[dict], Any]):
+    """The named error of a bulk write refused for a duplicate key (else the error itself)."""
+    errors = exc.details.get("writeErrors") or []
+    dup = next((e for e in errors if e.get("code") == 11000), None)
+    if dup is None:
+        return exc
+    return exists(chunk[dup.get("index", 0)])
+
+
+def _grid_exists(doc: dict) -> AlreadyExists:
+    return AlreadyExists(
+        f"grid code {doc['_id']} exists (codes are never reused)", details={"code": doc["_id"]}
+    )
 
 
 class GridStorage(MongoProvider):

@@ -13,12 +13,14 @@ from nameko.testing.services import worker_factory
 
 from contracts.caller import Caller
 from contracts.errors import (
+    AlreadyExists,
     Conflict,
     Forbidden,
     IdempotencyConflict,
     NotFound,
     ValidationFailed,
 )
+from contracts.events import payload_problems
 from contracts.grid import GRID_CHANGED, HOUSEHOLD_CHANGED, STAFF_ASSIGNED, VISIT_LOGGED
 from services.grid import domain, importing
 from services.grid.locating import GridIndex
@@ -27,15 +29,21 @@ from services.grid.storage import GridStore
 from services.grid.synthetic import quad_geojson
 from services.kit.clock import SettableClock
 from services.kit.commands import body_digest
-from services.kit.outbox import OutboxWriter
+from services.kit.outbox import EventDrift, OutboxWriter
 
 TRUSTED = Caller.trusted("cases")
+PUBLIC = Caller.trusted("gateway")  # the public notice board sees every grid
 
 V = "330424001001"
 L1, L2, L3 = f"{V}-001", f"{V}-001-01", f"{V}-001-01-01"
 OTHER = f"{V}-002"  # a neighbouring level-1 grid
 SCOPES, WORKER = [L1], ["grid_worker"]
 ADMIN = [V]  # a community admin's scopes
+
+
+def who(scopes, actor: str = "x", roles=()) -> Caller:
+    """The caller an RPC acts for: scopes, then (optionally) who and in which roles."""
+    return Caller(actor, tuple(roles), tuple(scopes))
 
 
 class FakeGridStore(GridStore):
@@ -75,33 +83,62 @@ class FakeGridStore(GridStore):
     def division(self, code, session=None):
         return self.divisions_.get(code)
 
+    def divisions_by_codes(self, codes, session=None):
+        return {c for c in codes if c in self.divisions_}
+
+    def divisions_under(self, prefix=None):
+        return [copy.deepcopy(d) for c, d in sorted(self.divisions_.items())]
+
+    def put_division(self, doc, session=None):
+        change = "updated" if doc["_id"] in self.divisions_ else "created"
+        self.divisions_[doc["_id"]] = copy.deepcopy(doc)
+        return change
+
     def grid(self, code, session=None):
         return copy.deepcopy(self.grids_.get(code))
 
     def grids_by_codes(self, codes, session=None):
         return {c: copy.deepcopy(self.grids_[c]) for c in codes if c in self.grids_}
 
-    def grids_under(self, prefix, level=None, retired=False, session=None):
+    def grids_under(self, prefix, level=None, session=None):
         return [
             copy.deepcopy(g)
             for c, g in sorted(self.grids_.items())
-            if c.startswith(prefix) and (level is None or g["level"] == level)
+            if c.startswith(prefix)
+            and (level is None or g["level"] == level)
+            and not g.get("retired")
         ]
 
     def children(self, parent, session=None):
-        return [copy.deepcopy(g) for c, g in sorted(self.grids_.items()) if g["parent"] == parent]
+        return [
+            copy.deepcopy(g)
+            for c, g in sorted(self.grids_.items())
+            if g["parent"] == parent and not g.get("retired")
+        ]
 
-    def insert_grid(self, doc, session=None):
-        self.grids_[doc["_id"]] = copy.deepcopy(doc)
-        return doc
+    def insert_grids(self, docs, session):
+        self._insert(self.grids_, docs)
 
-    def update_grid(self, code, version, changes, session=None):
-        g = self.grids_.get(code)
-        if g is None or g["version"] != version:
-            return None
-        g.update(copy.deepcopy(changes))
-        g["version"] += 1
-        return copy.deepcopy(g)
+    def replace_grids(self, docs, session):
+        return self._replace(self.grids_, docs)
+
+    # versioned records: what the real store's _insert and _replace do, over dicts
+    @staticmethod
+    def _insert(records: dict, docs: list) -> None:
+        for doc in docs:
+            if doc["_id"] in records:
+                raise AlreadyExists(details={"id": doc["_id"]})
+            records[doc["_id"]] = copy.deepcopy(doc)
+
+    @staticmethod
+    def _replace(records: dict, docs: list) -> list:
+        stale = [
+            d["_id"] for d in docs if records.get(d["_id"], {}).get("version") != d["version"] - 1
+        ]
+        if not stale:
+            for doc in docs:
+                records[doc["_id"]] = copy.deepcopy(doc)
+        return stale
 
     def household(self, household_id, session=None):
         return copy.deepcopy(self.households_.get(household_id))
@@ -264,12 +301,20 @@ class FakeGridStore(GridStore):
 
 
 class RecordingOutbox(OutboxWriter):
-    def __init__(self):  # no collection: events are kept in a list
+    """Keeps events in a list; each payload must fit its contract schema, as in the kit."""
+
+    def __init__(self):  # no collection
         self.events: list[tuple[str, dict]] = []
 
-    def record(self, session, event_type, payload, version=1):
-        self.events.append((event_type, payload))
-        return {"type": event_type, "payload": payload}
+    def record_many(self, session, event_type, payloads, version=1):
+        recorded = []
+        for payload in payloads:
+            problems = payload_problems(event_type, payload)
+            if problems:
+                raise EventDrift(f"{event_type}: {problems}")
+            self.events.append((event_type, payload))
+            recorded.append({"type": event_type, "payload": payload})
+        return recorded
 
     def wake(self):
         return None
@@ -296,14 +341,15 @@ def service():
         config={"GRID_ID_KEY": "test-key"},
     )
     box = lambda w, e: quad_geojson([(w, 30.52), (e, 30.52), (e, 30.523), (w, 30.523)])  # noqa: E731
+    admin = who(ADMIN, "admin")
     svc.create_grid(
-        {"code": L1, "name": "一网格", "boundary": box(120.940, 120.943)}, "g1", scopes=ADMIN
+        {"code": L1, "name": "一网格", "boundary": box(120.940, 120.943)}, "g1", caller=admin
     )
     svc.create_grid(
-        {"code": L2, "name": "1幢", "boundary": box(120.940, 120.9415)}, "g2", scopes=ADMIN
+        {"code": L2, "name": "1幢", "boundary": box(120.940, 120.9415)}, "g2", caller=admin
     )
     svc.create_grid(
-        {"code": L3, "name": "1幢1单元", "boundary": box(120.940, 120.941)}, "g3", scopes=ADMIN
+        {"code": L3, "name": "1幢1单元", "boundary": box(120.940, 120.941)}, "g3", caller=admin
     )
     for user, grid, post, ab in (
         ("lead", L1, "grid_leader", None),
@@ -312,7 +358,7 @@ def service():
     ):
         svc.assign_post(
             {"grid_code": grid, "user_id": user, "post": post, "ab": ab, "display_name": user},
-            scopes=ADMIN,
+            caller=who(ADMIN),
         )
     return svc
 
@@ -344,44 +390,51 @@ def test_grid_changes_are_recorded_and_indexed(service):
 
 
 def test_create_household_once_per_client_id(service):
-    h = service.create_household(a_household(), "c-1", "a", WORKER, SCOPES)
-    assert service.create_household(a_household(), "c-1", "a", WORKER, SCOPES)["id"] == h["id"]
+    h = service.create_household(a_household(), "c-1", caller=who(SCOPES, "a", WORKER))
+    assert (
+        service.create_household(a_household(), "c-1", caller=who(SCOPES, "a", WORKER))["id"]
+        == h["id"]
+    )
     with pytest.raises(IdempotencyConflict):
-        service.create_household(a_household("102"), "c-1", "a", WORKER, SCOPES)
+        service.create_household(a_household("102"), "c-1", caller=who(SCOPES, "a", WORKER))
     assert len(service.outbox.of(HOUSEHOLD_CHANGED)) == 1
     stored = service.store.households_[h["id"]]
     assert "330424198001010012" not in str(stored)  # only the keyed hash and masked form
 
 
 def test_scope_and_masking(service):
-    h = service.create_household(a_household(), "c-1", "a", WORKER, SCOPES)
+    h = service.create_household(a_household(), "c-1", caller=who(SCOPES, "a", WORKER))
     with pytest.raises(NotFound):
-        service.get_household(h["id"], "x", WORKER, [f"{V}-002"])
+        service.get_household(h["id"], caller=who([f"{V}-002"], "x", WORKER))
     audits = len(service.store.audit_)
-    seen = service.get_household(h["id"], "i", ["instructor"], [V])
+    seen = service.get_household(h["id"], caller=who([V], "i", ["instructor"]))
     assert seen["members"][0]["phone"] == "139****5678"
     assert len(service.store.audit_) == audits  # masked reads are not audited
-    service.get_household(h["id"], "lead", ["grid_leader"], SCOPES)
+    service.get_household(h["id"], caller=who(SCOPES, "lead", ["grid_leader"]))
     assert service.store.audit_[-1]["kind"] == "household_unmasked"
     assert service.store.audit_[-1]["actor"] == "lead"
 
 
 def test_stale_update_is_a_conflict_with_the_current_record(service):
-    h = service.create_household(a_household(), "c-1", "a", WORKER, SCOPES)
-    service.update_household(h["id"], {"note": "first"}, 1, "a", WORKER, SCOPES)
+    h = service.create_household(a_household(), "c-1", caller=who(SCOPES, "a", WORKER))
+    service.update_household(h["id"], {"note": "first"}, 1, caller=who(SCOPES, "a", WORKER))
     with pytest.raises(Conflict) as stale:
-        service.update_household(h["id"], {"note": "second"}, 1, "b", WORKER, SCOPES)
+        service.update_household(h["id"], {"note": "second"}, 1, caller=who(SCOPES, "b", WORKER))
     assert stale.value.details["current"]["note"] == "first"
     assert stale.value.details["current"]["version"] == 2
     # moving it to a grid that does not exist: refused, nothing changed
     with pytest.raises(ValidationFailed):
-        service.update_household(h["id"], {"grid_code": f"{L1}-07"}, 2, "a", WORKER, SCOPES)
+        service.update_household(
+            h["id"], {"grid_code": f"{L1}-07"}, 2, caller=who(SCOPES, "a", WORKER)
+        )
     assert service.store.households_[h["id"]]["grid_code"] == L3
 
 
 def test_visit_event_and_quarterly_coverage(service):
-    h = service.create_household(a_household(), "c-1", "a", WORKER, SCOPES)
-    service.log_visit({"household_id": h["id"], "kind": "care"}, "v-1", "a", WORKER, SCOPES)
+    h = service.create_household(a_household(), "c-1", caller=who(SCOPES, "a", WORKER))
+    service.log_visit(
+        {"household_id": h["id"], "kind": "care"}, "v-1", caller=who(SCOPES, "a", WORKER)
+    )
     (event,) = service.outbox.of(VISIT_LOGGED)
     assert set(event) == {
         "visit_id",
@@ -392,55 +445,57 @@ def test_visit_event_and_quarterly_coverage(service):
         "occurred_at",
     }
     assert (event["grid_code"], event["worker_user_id"]) == (L3, "a")
-    cov = service.grid_coverage(L2, SCOPES)
+    cov = service.grid_coverage(L2, caller=who(SCOPES))
     assert (cov["period"], cov["visited"], cov["care_done"], cov["days_left"]) == (
         "2024Q2",
         1,
         1,
         47,
     )
-    level1 = service.grid_coverage(L1, SCOPES)
+    level1 = service.grid_coverage(L1, caller=who(SCOPES))
     assert (level1["period"], level1["visited"]) == ("2024", 1)
     # next quarter: the visit no longer counts for level 2/3; level 1 is yearly
     service.clock.set(datetime(2024, 7, 1, 0, 0, tzinfo=domain.LOCAL))
-    assert service.grid_coverage(L2, SCOPES)["visited"] == 0
-    assert service.grid_coverage(L1, SCOPES)["visited"] == 1
-    mine = {g["code"]: g["coverage"] for g in service.my_grids("a", SCOPES)}
+    assert service.grid_coverage(L2, caller=who(SCOPES))["visited"] == 0
+    assert service.grid_coverage(L1, caller=who(SCOPES))["visited"] == 1
+    mine = {g["code"]: g["coverage"] for g in service.my_grids(caller=who(SCOPES, "a"))}
     assert mine[L2]["visits_by_me"] == 0 and mine[L2]["period"] == "2024Q3"
 
 
 def test_overdue_after_a_missed_quarter(service):
-    h = service.create_household(a_household(), "c-1", "a", WORKER, SCOPES)
+    h = service.create_household(a_household(), "c-1", caller=who(SCOPES, "a", WORKER))
     service.clock.advance(timedelta(days=230))  # the next quarter but one
-    cov = service.grid_coverage(L3, SCOPES)
+    cov = service.grid_coverage(L3, caller=who(SCOPES))
     assert cov["overdue"] == 1 and cov["overdue_households"][0]["id"] == h["id"]
     assert cov["overdue_households"][0]["label"] == "1幢1单元101室"
 
 
 def test_b_takes_over_while_a_is_absent(service):
     assert service.on_duty(L3, caller=TRUSTED)["user_id"] == "a"
-    assert service.set_absent(L2, "a", True, scopes=SCOPES)["user_id"] == "b"
+    assert service.set_absent(L2, "a", True, caller=who(SCOPES))["user_id"] == "b"
     assert service.outbox.of(STAFF_ASSIGNED)[-1]["change"] == "absent"
-    service.set_absent(L2, "b", True, scopes=SCOPES)
+    service.set_absent(L2, "b", True, caller=who(SCOPES))
     assert service.on_duty(L3, caller=TRUSTED)["user_id"] == "lead"
     with pytest.raises(NotFound):
-        service.set_absent(L2, "nobody", True, scopes=SCOPES)
+        service.set_absent(L2, "nobody", True, caller=who(SCOPES))
 
 
 def test_bad_input_is_refused_with_the_field_named(service):
     with pytest.raises(ValidationFailed) as err:
         service.create_household(
-            a_household(housing={"tenure": "rented"}), "c-2", "a", WORKER, SCOPES
+            a_household(housing={"tenure": "rented"}), "c-2", caller=who(SCOPES, "a", WORKER)
         )
     assert "housing.landlord" in err.value.details
     with pytest.raises(ValidationFailed) as err:
-        service.log_visit({"household_id": "h", "kind": "tea"}, "v-9", "a", WORKER, SCOPES)
+        service.log_visit(
+            {"household_id": "h", "kind": "tea"}, "v-9", caller=who(SCOPES, "a", WORKER)
+        )
     assert "kind" in err.value.details
     with pytest.raises(ValidationFailed) as err:
         service.locate(200, 30)
     assert "point" in err.value.details
     with pytest.raises(ValidationFailed) as err:
-        service.assign_post({"grid_code": L1, "user_id": "z", "post": "boss"}, scopes=ADMIN)
+        service.assign_post({"grid_code": L1, "user_id": "z", "post": "boss"}, caller=who(ADMIN))
     assert "post" in err.value.details
 
 
@@ -459,7 +514,9 @@ def test_import_rows_outside_scope_are_rejected_and_nothing_written(service):
     events = len(service.outbox.events)
     for dry_run in (False, True):
         with pytest.raises(ValidationFailed) as refused:
-            service.import_file("households", "h.csv", b64(text), "admin", dry_run, scopes=SCOPES)
+            service.import_file(
+                "households", "h.csv", b64(text), dry_run, caller=who(SCOPES, "admin")
+            )
         report = refused.value.details
         assert [r["row"] for r in report["bad_rows"]] == [3, 4]  # each member row named
         assert all("outside your scopes" in r["problems"]["grid_code"] for r in report["bad_rows"])
@@ -468,15 +525,15 @@ def test_import_rows_outside_scope_are_rejected_and_nothing_written(service):
     assert len(service.outbox.events) == events
     # no scopes at all: every row is outside
     with pytest.raises(ValidationFailed) as refused:
-        service.import_file("households", "h.csv", b64(text), scopes=[])
+        service.import_file("households", "h.csv", b64(text), caller=who([]))
     assert refused.value.details["bad_row_count"] == 3
     # in scope, the file is judged as before (the other grid does not exist) …
     with pytest.raises(ValidationFailed) as judged:
-        service.import_file("households", "h.csv", b64(text), scopes=ADMIN)
+        service.import_file("households", "h.csv", b64(text), caller=who(ADMIN))
     assert "there is no grid" in judged.value.details["bad_rows"][0]["problems"]["grid_code"]
     # … and the rows of the caller's grid import
     mine = "\n".join(text.splitlines()[:2]) + "\n"
-    report = service.import_file("households", "h.csv", b64(mine), "admin", scopes=SCOPES)
+    report = service.import_file("households", "h.csv", b64(mine), caller=who(SCOPES, "admin"))
     assert (report["applied"], report["created"]) == (True, 1)
     assert [h["grid_code"] for h in service.store.households_.values()] == [L3]
 
@@ -490,12 +547,12 @@ def test_import_of_grids_and_staff_outside_scope_is_refused(service):
         ],
     }
     with pytest.raises(ValidationFailed) as refused:
-        service.import_file("grids", "g.geojson", b64(json.dumps(features)), scopes=SCOPES)
+        service.import_file("grids", "g.geojson", b64(json.dumps(features)), caller=who(SCOPES))
     assert [r["row"] for r in refused.value.details["bad_rows"]] == [2]
     assert set(service.store.grids_) == {L1, L2, L3}
     staff = f"grid_code,user_id,display_name,post\n{OTHER},u9,某人,grid_leader\n"
     with pytest.raises(ValidationFailed) as refused:
-        service.import_file("staff", "s.csv", b64(staff), scopes=SCOPES)
+        service.import_file("staff", "s.csv", b64(staff), caller=who(SCOPES))
     assert refused.value.details["bad_rows"][0]["row"] == 2
     assert not any(p["grid_code"] == OTHER for p in service.store.posts_.values())
 
@@ -506,29 +563,28 @@ def test_registry_writes_outside_scope_are_refused_and_change_nothing(service):
     events = len(service.outbox.events)
     # creating at a code outside the scopes: Forbidden (the gateway's 403)
     with pytest.raises(Forbidden):
-        service.create_grid({"code": f"{L1}-02", "name": "2幢"}, "g9", scopes=elsewhere)
+        service.create_grid({"code": f"{L1}-02", "name": "2幢"}, "g9", caller=who(elsewhere))
     with pytest.raises(Forbidden):
-        service.put_divisions([{"code": V, "name": "改名"}], "x", scopes=elsewhere)
+        service.put_divisions([{"code": V, "name": "改名"}], caller=who(elsewhere))
     with pytest.raises(Forbidden):
-        service.create_grid({"code": f"{L1}-02", "name": "2幢"}, "g9", scopes=[])
+        service.create_grid({"code": f"{L1}-02", "name": "2幢"}, "g9", caller=who([]))
     # changing a record outside the scopes: NotFound (the gateway's 404)
     refusals = [
-        lambda: service.update_grid(L2, {"name": "x"}, 1, "x", scopes=elsewhere),
-        lambda: service.retire_grid(L3, 1, "x", scopes=elsewhere),
+        lambda: service.update_grid(L2, {"name": "x"}, 1, caller=who(elsewhere)),
+        lambda: service.retire_grid(L3, 1, caller=who(elsewhere)),
         lambda: service.assign_post(
             {"grid_code": L1, "user_id": "z", "post": "full_time_worker", "display_name": "z"},
-            "x",
-            scopes=elsewhere,
+            caller=who(elsewhere, "x"),
         ),
-        lambda: service.remove_post(L2, "a", "full_time_worker", "x", scopes=elsewhere),
-        lambda: service.set_absent(L2, "a", True, "x", scopes=elsewhere),
+        lambda: service.remove_post(L2, "a", "full_time_worker", caller=who(elsewhere, "x")),
+        lambda: service.set_absent(L2, "a", True, caller=who(elsewhere, "x")),
         lambda: service.add_reserve_member(
-            L1, {"name": "志愿者", "kind": "volunteer"}, "x", scopes=elsewhere
+            L1, {"name": "志愿者", "kind": "volunteer"}, caller=who(elsewhere, "x")
         ),
         lambda: service.set_party_unit(
-            L1, {"kind": "branch", "name": "支部"}, "x", scopes=elsewhere
+            L1, {"kind": "branch", "name": "支部"}, caller=who(elsewhere, "x")
         ),
-        lambda: service.unlink_party_member(L1, "p1", "x", scopes=elsewhere),
+        lambda: service.unlink_party_member(L1, "p1", caller=who(elsewhere, "x")),
     ]
     for refuse in refusals:
         with pytest.raises(NotFound):
@@ -538,41 +594,41 @@ def test_registry_writes_outside_scope_are_refused_and_change_nothing(service):
     assert len(service.outbox.events) == events
     # a reserve member on the caller's grid cannot be taken off by a neighbour
     member = service.add_reserve_member(
-        L1, {"name": "志愿者", "kind": "volunteer"}, "lead", scopes=SCOPES
+        L1, {"name": "志愿者", "kind": "volunteer"}, caller=who(SCOPES, "lead")
     )
     with pytest.raises(NotFound):
-        service.remove_reserve_member(L1, member["id"], "x", scopes=elsewhere)
-    service.remove_reserve_member(L1, member["id"], "lead", scopes=SCOPES)
+        service.remove_reserve_member(L1, member["id"], caller=who(elsewhere, "x"))
+    service.remove_reserve_member(L1, member["id"], caller=who(SCOPES, "lead"))
     assert service.store.reserve_ == {}
     # in scope the same writes go through
-    updated = service.update_grid(L2, {"name": "一号楼"}, 1, "admin", scopes=ADMIN)
+    updated = service.update_grid(L2, {"name": "一号楼"}, 1, caller=who(ADMIN, "admin"))
     assert updated["name"] == "一号楼"
 
 
 def test_registry_reads_outside_scope_are_not_found(service):
     elsewhere = [OTHER]
     for read in (
-        lambda s: service.get_grid(L2, scopes=s),
-        lambda s: service.grid_geojson(L1, scopes=s),
-        lambda s: service.grid_cover(L1, scopes=s),
-        lambda s: service.grid_warnings(V, scopes=s),
-        lambda s: service.list_posts(L2, caller=Caller("x", (), tuple(s))),
-        lambda s: service.on_duty(L3, caller=Caller("x", (), tuple(s))),
-        lambda s: service.notice_board(L3, scopes=s),
+        lambda s: service.get_grid(L2, caller=who(s)),
+        lambda s: service.grid_geojson(L1, caller=who(s)),
+        lambda s: service.grid_cover(L1, caller=who(s)),
+        lambda s: service.grid_warnings(V, caller=who(s)),
+        lambda s: service.list_posts(L2, caller=who(s)),
+        lambda s: service.on_duty(L3, caller=who(s)),
+        lambda s: service.notice_board(L3, caller=who(s)),
     ):
         read(ADMIN)  # in scope: answers
         with pytest.raises(NotFound):
             read(elsewhere)
     # trusted internal callers (case dispatch, the public board) pass no scopes
     assert service.on_duty(L3, caller=TRUSTED)["user_id"] == "a"
-    assert service.notice_board(L3)["code"] == L3
+    assert service.notice_board(L3, caller=PUBLIC)["code"] == L3
     # the audit lists only entries about grids in scope (and ID look-ups, which name none)
-    h = service.create_household(a_household(), "c-1", "lead", ["grid_leader"], SCOPES)
-    service.get_household(h["id"], "lead", ["grid_leader"], SCOPES)
-    service.find_by_id_number("330424198001010012", "lead", ["grid_leader"], SCOPES)
-    kinds = [a["kind"] for a in service.list_audit(scopes=SCOPES)]
+    h = service.create_household(a_household(), "c-1", caller=who(SCOPES, "lead", ["grid_leader"]))
+    service.get_household(h["id"], caller=who(SCOPES, "lead", ["grid_leader"]))
+    service.find_by_id_number("330424198001010012", caller=who(SCOPES, "lead", ["grid_leader"]))
+    kinds = [a["kind"] for a in service.list_audit(caller=who(SCOPES))]
     assert "household_unmasked" in kinds and "id_lookup" in kinds
-    assert [a["kind"] for a in service.list_audit(scopes=elsewhere)] == ["id_lookup"]
+    assert [a["kind"] for a in service.list_audit(caller=who(elsewhere))] == ["id_lookup"]
 
 
 def test_get_place_is_scoped_and_unmasks_by_role(service):
@@ -582,43 +638,47 @@ def test_get_place_is_scoped_and_unmasks_by_role(service):
         "name": "小卖部",
         "contact": {"person": "店主", "phone": "13700000000"},
     }
-    place = service.create_place(data, "p-1", "a", WORKER, SCOPES)
-    seen = service.get_place(place["id"], "a", WORKER, SCOPES)
+    place = service.create_place(data, "p-1", caller=who(SCOPES, "a", WORKER))
+    seen = service.get_place(place["id"], caller=who(SCOPES, "a", WORKER))
     assert (seen["name"], seen["contact"]["phone"]) == ("小卖部", "13700000000")
     assert service.store.audit_[-1]["kind"] == "place_unmasked"
     assert service.store.audit_[-1]["record_id"] == place["id"]
-    masked = service.get_place(place["id"], "i", ["instructor"], [V])
+    masked = service.get_place(place["id"], caller=who([V], "i", ["instructor"]))
     assert masked["contact"]["phone"] == "137****0000"
     with pytest.raises(NotFound):
-        service.get_place(place["id"], "x", WORKER, [OTHER])
+        service.get_place(place["id"], caller=who([OTHER], "x", WORKER))
     with pytest.raises(NotFound):
-        service.get_place("no-such-place", "a", WORKER, SCOPES)
+        service.get_place("no-such-place", caller=who(SCOPES, "a", WORKER))
 
 
 def test_unlink_party_member_removes_their_links(service):
-    h = service.create_household(a_household(), "c-1", "a", WORKER, SCOPES)
-    service.link_party_member(L1, {"name": "党员甲", "user_id": "p1"}, [h["id"]], "lead", SCOPES)
-    service.link_party_member(L1, {"name": "党员乙"}, [h["id"]], "lead", SCOPES)
-    links = service.party_overlay(L1, SCOPES)["links"]
+    h = service.create_household(a_household(), "c-1", caller=who(SCOPES, "a", WORKER))
+    service.link_party_member(
+        L1, {"name": "党员甲", "user_id": "p1"}, [h["id"]], caller=who(SCOPES, "lead")
+    )
+    service.link_party_member(L1, {"name": "党员乙"}, [h["id"]], caller=who(SCOPES, "lead"))
+    links = service.party_overlay(L1, caller=who(SCOPES))["links"]
     assert {(link["member"], link["member_key"]) for link in links} == {
         ("党员甲", "p1"),
         ("党员乙", "党员乙"),
     }
-    assert service.unlink_party_member(L1, "p1", "lead", scopes=SCOPES) == {"removed": True}
+    assert service.unlink_party_member(L1, "p1", caller=who(SCOPES, "lead")) == {"removed": True}
     with pytest.raises(NotFound):
-        service.unlink_party_member(L1, "p1", "lead", scopes=SCOPES)
-    service.unlink_party_member(L1, "党员乙", "lead", scopes=SCOPES)
-    assert service.party_overlay(L1, SCOPES)["links"] == []
+        service.unlink_party_member(L1, "p1", caller=who(SCOPES, "lead"))
+    service.unlink_party_member(L1, "党员乙", caller=who(SCOPES, "lead"))
+    assert service.party_overlay(L1, caller=who(SCOPES))["links"] == []
 
 
 def test_a_file_over_the_record_limit_is_refused_before_anything_is_written(service):
     rows = "".join(f"{L3},1,1,{room},住户{room},户主\n" for room in range(101, 104))
     text = "grid_code,building,unit,room,name,relation\n" + rows
-    importer = importing.Importer(service.store, service.clock.now(), b"k", max_records=2)
+    importer = importing.Importer(
+        service.store, service.outbox, service.clock.now(), b"k", "admin", max_records=2
+    )
     with pytest.raises(ValidationFailed) as refused:
-        importer.run("households", "big.csv", text.encode(), scopes=SCOPES)
+        importer.run("households", "big.csv", text.encode(), caller=who(SCOPES))
     assert refused.value.details["max_records"] == 2
     assert "3 records" in refused.value.details["file"]
     assert service.store.households_ == {} and service.store.outbox_ == []
     importer.max_records = 3
-    assert importer.run("households", "big.csv", text.encode(), scopes=SCOPES)["created"] == 3
+    assert importer.run("households", "big.csv", text.encode(), caller=who(SCOPES))["created"] == 3
