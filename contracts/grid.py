@@ -28,6 +28,7 @@ class HouseholdChanged(Schema):
     change = fields.String(required=True)  # created | updated
     version = fields.Integer(required=True)
     tags = fields.List(fields.String(), required=True)
+    actor = fields.String(required=True)
 
 
 class StaffAssigned(Schema):

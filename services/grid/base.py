@@ -9,7 +9,7 @@ from nameko.dependency_providers import Config
 from nameko.rpc import rpc
 
 from contracts.errors import Forbidden, LianxinError, NotFound, ValidationFailed
-from contracts.grid import HOUSEHOLD_CHANGED, STAFF_ASSIGNED
+from contracts.grid import STAFF_ASSIGNED
 from contracts.scope import in_scope
 from services.grid import domain, geometry, importing
 from services.grid.locating import GridIndex, GridIndexProvider
@@ -65,25 +65,6 @@ class GridBase:
         if code and not in_scope(code, scopes or []):
             raise Forbidden(details={"code": code, "scopes": list(scopes or [])})
 
-    def _require_live_grid(self, code: str, session=None) -> dict:
-        grid = self.store.grid(code, session=session)
-        if grid is None or grid.get("retired"):
-            raise ValidationFailed(details={"grid_code": f"there is no grid {code}"})
-        return grid
-
-    def _household_event(self, session, doc: dict, change: str) -> None:
-        self.outbox.record(
-            session,
-            HOUSEHOLD_CHANGED,
-            {
-                "household_id": doc["_id"],
-                "grid_code": doc["grid_code"],
-                "change": change,
-                "version": doc["version"],
-                "tags": doc.get("tags", []),
-            },
-        )
-
     def _staff_event(self, session, post: dict, change: str) -> None:
         self.outbox.record(
             session,
@@ -96,47 +77,6 @@ class GridBase:
                 "change": change,
             },
         )
-
-    def _check_household(self, data: dict, now: datetime) -> None:
-        today = now.astimezone(domain.LOCAL).date()
-        problems = domain.check_household(data, today)
-        if problems:
-            raise ValidationFailed(details=problems)
-
-    def _household_in_scope(self, household_id: str, scopes: list) -> dict:
-        doc = self.store.household(household_id)
-        if doc is None or not in_scope(doc["grid_code"], scopes or []):
-            raise NotFound(details={"household_id": household_id})
-        return doc
-
-    def _household_input(self, doc: dict) -> dict:
-        """The stored file as input again (members keep ids; masked IDs keep their hash)."""
-        return {
-            "grid_code": doc["grid_code"],
-            "address": dict(doc["address"]),
-            "members": [
-                {
-                    "id": m["id"],
-                    "name": m["name"],
-                    "relation": m.get("relation"),
-                    "gender": m.get("gender"),
-                    "birth_date": m.get("birth_date"),
-                    "id_number": m.get("id_masked"),
-                    "phone": m.get("phone"),
-                }
-                for m in doc["members"]
-            ],
-            "housing": dict(doc.get("housing") or {}),
-            "tags": list(doc.get("tags", [])),
-            "note": doc.get("note"),
-        }
-
-    def _household_for(self, household_id: str, actor: str, roles: list, scopes: list) -> dict:
-        return self._view(self._household_in_scope(household_id, scopes), actor, roles)
-
-    def _view(self, doc: dict, actor: str, roles: list) -> dict:
-        unmasked = self._unmask(actor, roles, doc["grid_code"], "household", doc["_id"])
-        return domain.household_view(doc, unmasked)
 
     def _unmask(self, actor, roles, grid_code, what, record_id=None) -> bool:
         if not domain.may_unmask(roles or []):

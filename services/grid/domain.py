@@ -18,12 +18,8 @@ from zoneinfo import ZoneInfo
 
 from contracts.grid_vocabulary import (
     DEDICATED_KINDS,
-    HOUSEHOLD_TAGS,
     PLACE_KINDS,
     POSTS,
-    RELATIONS,
-    TAG_LABELS,
-    TENURES,
     VISIT_KINDS,
 )
 
@@ -176,38 +172,19 @@ def is_masked(value: str | None) -> bool:
     return bool(value) and "*" in str(value)
 
 
-def check_household(data: Mapping[str, Any], today: date) -> dict[str, str]:
-    """Field -> problem for a household file (address, members, housing, tags)."""
+def household_rule_problems(data: Mapping[str, Any], today: date) -> dict[str, str]:
+    """Field -> problem for a household file beyond its schema's field limits: valid ID
+    numbers and phones (masked ones stand for what is stored), plausible birth dates,
+    exactly one head, a landlord for a rented home."""
     problems: dict[str, str] = {}
-    if not is_grid_code(str(data.get("grid_code") or "")):
-        problems["grid_code"] = "a grid code such as 330424001001-001-01"
-    address = data.get("address") or {}
-    if not isinstance(address, Mapping):
-        problems["address"] = "an object with building, unit and room"
-        address = {}
-    for part in ("building", "room"):
-        value = str(address.get(part) or "").strip()
-        if not value or len(value) > 40:
-            problems[f"address.{part}"] = "required, at most 40 characters"
-    if len(str(address.get("unit") or "")) > 40:
-        problems["address.unit"] = "at most 40 characters"
     members = data.get("members")
-    if not isinstance(members, list) or not members:
-        problems["members"] = "at least one member"
-        members = []
+    members = members if isinstance(members, list) else []
     heads = 0
     for i, member in enumerate(members):
-        where = f"members[{i}]"
         if not isinstance(member, Mapping):
-            problems[where] = "an object"
             continue
-        name = str(member.get("name") or "").strip()
-        if not name or len(name) > 30:
-            problems[f"{where}.name"] = "a name of 1–30 characters"
-        relation = member.get("relation", "other")
-        heads += relation == "head"
-        if relation not in RELATIONS:
-            problems[f"{where}.relation"] = f"one of {list(RELATIONS)}"
+        where = f"members[{i}]"
+        heads += member.get("relation", "other") == "head"
         id_number = member.get("id_number")
         if id_number and not is_masked(id_number):
             problem = id_number_problem(str(id_number))
@@ -226,33 +203,11 @@ def check_household(data: Mapping[str, Any], today: date) -> dict[str, str]:
                 problems[f"{where}.birth_date"] = "a date as YYYY-MM-DD"
     if members and heads != 1:
         problems["members"] = "exactly one member with relation 'head'"
-    housing = data.get("housing") or {}
-    if not isinstance(housing, Mapping):
-        problems["housing"] = "an object with tenure and landlord"
-        housing = {}
-    if housing.get("tenure", "owned") not in TENURES:
-        problems["housing.tenure"] = f"one of {list(TENURES)}"
+    housing = data.get("housing")
+    housing = housing if isinstance(housing, Mapping) else {}
     if housing.get("tenure") == "rented" and not str(housing.get("landlord") or "").strip():
         problems["housing.landlord"] = "a rented home names its landlord"
-    tags = data.get("tags") or []
-    unknown = [t for t in tags if t not in HOUSEHOLD_TAGS] if isinstance(tags, list) else tags
-    if unknown:
-        problems["tags"] = f"unknown tags {unknown}; known: {list(HOUSEHOLD_TAGS)}"
     return problems
-
-
-def household_tags(data: Mapping[str, Any]) -> list[str]:
-    """The tags a household carries: those given, plus what its housing implies."""
-    tags = set(data.get("tags") or [])
-    if (data.get("housing") or {}).get("tenure") == "rented":
-        tags.add("rental_house")
-    return sorted(tags)
-
-
-def address_key(grid_code: str, address: Mapping[str, Any]) -> str:
-    """One home is one household file: the natural key imports match on."""
-    parts = [str(address.get(p) or "").strip() for p in ("building", "unit", "room")]
-    return "|".join([grid_code, *parts])
 
 
 # --- personal data ------------------------------------------------------------------------
@@ -557,154 +512,9 @@ def latest(a: datetime | None, b: datetime | None) -> datetime | None:
     return max(a, b)
 
 
-# --- household records ----------------------------------------------------------------------
-def member_record(
-    given: Mapping[str, Any], previous: Mapping[str, Any] | None, key: bytes, new_id: str
-) -> dict[str, Any]:
-    """A stored member: the ID number kept only as a keyed hash and a masked form.
-
-    A masked or missing ID number (or phone) in `given` keeps what `previous` held, so a
-    worker can send back the masked file they were shown without losing data.
-    """
-    prev = previous or {}
-    record: dict[str, Any] = {
-        "id": prev.get("id") or new_id,
-        "name": str(given.get("name") or "").strip(),
-        "relation": given.get("relation") or "other",
-        "gender": given.get("gender") or prev.get("gender"),
-        "birth_date": str(given.get("birth_date") or "") or prev.get("birth_date"),
-    }
-    id_number = given.get("id_number")
-    if id_number and not is_masked(id_number):
-        number = normalise_id(str(id_number))
-        record["id_hash"] = id_lookup_hash(number, key)
-        record["id_masked"] = mask_id(number)
-        record["birth_date"] = record["birth_date"] or (
-            f"{number[6:10]}-{number[10:12]}-{number[12:14]}"
-        )
-        record["gender"] = record["gender"] or ("M" if int(number[16]) % 2 else "F")
-    else:
-        record["id_hash"] = prev.get("id_hash")
-        record["id_masked"] = prev.get("id_masked")
-    phone = given.get("phone")
-    record["phone"] = prev.get("phone") if is_masked(phone) else (phone or None)
-    return record
-
-
-def household_fields(
-    data: Mapping[str, Any],
-    previous: Mapping[str, Any] | None,
-    key: bytes,
-    new_id: Any,
-) -> dict[str, Any]:
-    """The stored fields of a household from its input (and its earlier record)."""
-    unused = list((previous or {}).get("members", []))
-    members = []
-    for given in data.get("members") or []:
-        # match a member by id, else by name (imports carry no ids); each earlier one once
-        wanted_id = str(given.get("id") or "")
-        wanted_name = str(given.get("name") or "").strip()
-        earlier = next((m for m in unused if wanted_id and m["id"] == wanted_id), None)
-        if earlier is None:
-            earlier = next((m for m in unused if m["name"] == wanted_name), None)
-        if earlier is not None:
-            unused.remove(earlier)
-        members.append(member_record(given, earlier, key, new_id()))
-    address = data.get("address") or {}
-    address = {p: str(address.get(p) or "").strip() for p in ("building", "unit", "room")}
-    housing = dict(data.get("housing") or {})
-    tenure = housing.get("tenure") or "owned"
-    prev_housing = (previous or {}).get("housing") or {}
-    landlord_phone = housing.get("landlord_phone")
-    if is_masked(landlord_phone):
-        landlord_phone = prev_housing.get("landlord_phone")
-    return {
-        "grid_code": data["grid_code"],
-        "address": address,
-        "address_key": address_key(data["grid_code"], address),
-        "members": members,
-        "names": sorted({m["name"] for m in members}),
-        "housing": {
-            "tenure": tenure,
-            "landlord": (housing.get("landlord") or None) if tenure == "rented" else None,
-            "landlord_phone": landlord_phone if tenure == "rented" else None,
-        },
-        "tags": household_tags({"tags": data.get("tags"), "housing": {"tenure": tenure}}),
-        "note": str(data.get("note") or "")[:500] or None,
-    }
-
-
-HOUSEHOLD_COMPARED = ("grid_code", "address", "members", "housing", "tags", "note")
-
-
-def household_changed(previous: Mapping[str, Any], fields: Mapping[str, Any]) -> bool:
-    return any(previous.get(k) != fields.get(k) for k in HOUSEHOLD_COMPARED)
-
-
 def iso(value: Any) -> Any:
     """A time as the API gives it (ISO 8601, UTC as stored); anything else as it is."""
     return value.isoformat() if isinstance(value, datetime) else value
-
-
-def household_view(doc: Mapping[str, Any], unmasked: bool) -> dict[str, Any]:
-    """A household file as callers see it: phones masked unless `unmasked`; ID numbers
-    are only ever held masked (the clear number is not stored, only its keyed hash)."""
-    members = []
-    for m in doc.get("members", []):
-        members.append(
-            {
-                "id": m["id"],
-                "name": m["name"],
-                "relation": m.get("relation"),
-                "gender": m.get("gender"),
-                "birth_date": m.get("birth_date"),
-                "id_number": m.get("id_masked"),
-                "phone": m.get("phone") if unmasked else mask_phone(m.get("phone")),
-            }
-        )
-    housing = dict(doc.get("housing") or {})
-    if not unmasked:
-        housing["landlord_phone"] = mask_phone(housing.get("landlord_phone"))
-    return {
-        "id": doc["_id"],
-        "grid_code": doc["grid_code"],
-        "address": dict(doc.get("address") or {}),
-        "members": members,
-        "housing": housing,
-        "tags": list(doc.get("tags", [])),
-        "tags_zh": [TAG_LABELS.get(t, t) for t in doc.get("tags", [])],
-        "note": doc.get("note"),
-        "version": doc.get("version", 1),
-        "created_at": iso(doc.get("created_at")),
-        "updated_at": iso(doc.get("updated_at")),
-        "last_visit_at": iso(doc.get("last_visit_at")),
-        "last_care_at": iso(doc.get("last_care_at")),
-        "masked": not unmasked,
-    }
-
-
-def household_line(doc: Mapping[str, Any]) -> dict[str, Any]:
-    """A household in a list: address, head's name, tags; no phones or ID numbers."""
-    head = next((m for m in doc.get("members", []) if m.get("relation") == "head"), None)
-    address = doc.get("address") or {}
-    return {
-        "id": doc["_id"],
-        "grid_code": doc["grid_code"],
-        "address": dict(address),
-        "label": address_label(address),
-        "head": head["name"] if head else None,
-        "members": len(doc.get("members", [])),
-        "tags": list(doc.get("tags", [])),
-        "version": doc.get("version", 1),
-        "last_visit_at": iso(doc.get("last_visit_at")),
-    }
-
-
-def address_label(address: Mapping[str, Any]) -> str:
-    building, unit, room = (str(address.get(p) or "") for p in ("building", "unit", "room"))
-    return "".join(
-        [f"{building}幢" if building else "", f"{unit}单元" if unit else "", f"{room}室"]
-    )
 
 
 # --- places (five-element archive: 人地事物组织) -------------------------------------------

@@ -149,6 +149,15 @@ def require_placed(store: Store, code: str, shape: Any, session: Any = None) -> 
         )
 
 
+def require_live(store: Store, code: str, session: Any = None) -> dict:
+    """The grid at `code` for a record to be filed in; ValidationFailed when there is none
+    (or it is retired)."""
+    grid = store.grid(code, session=session)
+    if grid is None or grid.get("retired"):
+        raise ValidationFailed(details={"grid_code": f"there is no grid {code}"})
+    return grid
+
+
 # --- the record, its view and its event --------------------------------------------------------
 def record(
     code: str,

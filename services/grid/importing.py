@@ -23,9 +23,9 @@ from typing import Any
 from contracts.caller import Caller
 from contracts.errors import ValidationFailed
 from contracts.events import envelope
-from contracts.grid import HOUSEHOLD_CHANGED, STAFF_ASSIGNED
+from contracts.grid import STAFF_ASSIGNED
 from contracts.grid_vocabulary import POST_LABELS, TAG_LABELS
-from services.grid import divisions, domain, geometry, grids
+from services.grid import divisions, domain, geometry, grids, households
 from services.grid.storage import GridStore, new_id
 from services.grid.versions import Change
 from services.kit.outbox import OutboxWriter
@@ -407,12 +407,13 @@ class Importer:
 
     # applying
     def apply(self, plan: Plan) -> None:
-        if plan.kind == "grids":
+        if plan.kind in ("grids", "households"):
+            save = grids.save if plan.kind == "grids" else households.save
             if plan.changes:
                 self.store.transaction(
-                    lambda session: grids.save(self.store, self.outbox, session, plan.changes)
+                    lambda session: save(self.store, self.outbox, session, plan.changes)
                 )
-            for doc, _ in plan.changes:
+            for doc, _ in plan.changes if plan.kind == "grids" else ():
                 self.changed_grids.append((doc["_id"], doc.get("boundary"), doc["version"]))
             return
         if not plan.creates and not plan.updates and not plan.events:
@@ -504,7 +505,7 @@ class Importer:
         seen: dict[str, int] = {}
         for first, member_rows, data in records:
             plan.rows += len(member_rows)
-            problems = domain.check_household(data, today)
+            problems = households.problems(data, today)
             for where, what in problems.items():
                 m = re.match(r"members\[(\d+)\]", where)
                 i = int(m.group(1)) if m else -1
@@ -512,39 +513,26 @@ class Importer:
                 plan.problem(row, where, what)
             if problems:
                 continue
-            key = domain.address_key(data["grid_code"], data["address"])
+            key = households.address_key(data["grid_code"], data["address"])
             if key in seen:
                 plan.problem(first, "address", f"the same home as row {seen[key]}")
                 continue
             seen[key] = first
             good.append((first, data))
-        codes = {d["grid_code"] for _, d in good}
-        grids = self.store.grids_by_codes(codes)
+        found = self.store.grids_by_codes({d["grid_code"] for _, d in good})
         existing = self.store.households_by_keys(list(seen))
         for first, data in good:
-            grid = grids.get(data["grid_code"])
+            grid = found.get(data["grid_code"])
             if grid is None or grid.get("retired"):
                 plan.problem(first, "grid_code", f"there is no grid {data['grid_code']}")
                 continue
-            key = domain.address_key(data["grid_code"], data["address"])
-            current = existing.get(key)
-            fields = domain.household_fields(data, current, self.key, new_id)
-            if current is None:
-                doc = {
-                    "_id": new_id(),
-                    **fields,
-                    "version": 1,
-                    "created_at": self.now,
-                    "updated_at": self.now,
-                    "last_visit_at": None,
-                    "last_care_at": None,
-                }
-                plan.creates.append(doc)
-                plan.events.append((HOUSEHOLD_CHANGED, _household_payload(doc, "created")))
-            elif domain.household_changed(current, fields):
-                doc = self._next_version(current, fields)
-                plan.updates.append(doc)
-                plan.events.append((HOUSEHOLD_CHANGED, _household_payload(doc, "updated")))
+            current = existing.get(households.address_key(data["grid_code"], data["address"]))
+            new = households.fields(data, current, self.key, new_id)
+            if current is None or households.changed(current, new):
+                doc = households.record(
+                    new, now=self.now, actor=self.actor, new_id=new_id, current=current
+                )
+                plan.changes.append((doc, "created" if current is None else "updated"))
             else:
                 plan.unchanged += 1
         return plan
@@ -661,16 +649,6 @@ def _user_id(staff: dict, user_ids: dict[str, str]) -> str | None:
     """The identity user id of a staff entry; the username stands in when none is known."""
     username = staff.get("username")
     return user_ids.get(username or "") or staff.get("user_id") or username
-
-
-def _household_payload(doc: dict, change: str) -> dict:
-    return {
-        "household_id": doc["_id"],
-        "grid_code": doc["grid_code"],
-        "change": change,
-        "version": doc["version"],
-        "tags": doc["tags"],
-    }
 
 
 def place_fields(data: dict) -> dict:

@@ -10,8 +10,7 @@ from nameko.events import BROADCAST, event_handler
 from contracts.caller import Caller
 from contracts.errors import Forbidden, ValidationFailed
 from contracts.grid import GRID_CHANGED
-from services.grid import domain, exporting, importing
-from services.grid.answers import _iso
+from services.grid import audit, domain, exporting, importing
 from services.grid.base import GridBase, grid_rpc
 
 
@@ -86,15 +85,10 @@ class FileRpc(GridBase):
 
         Entries about a grid (reads) or prefix (exports) outside `scopes` are left out;
         ID look-ups name no grid and are kept."""
-        query = {k: v for k, v in (("kind", kind), ("actor", actor)) if v}
-        out = []
-        for a in self.store.list_audit(query, min(int(limit), 1000)):
-            detail = a.get("detail") or {}
-            about = str(detail.get("grid_code") or detail.get("prefix") or "")
-            if about and not caller.covers(about):
-                continue
-            out.append({**{k: _iso(v) for k, v in a.items() if k != "_id"}, "id": a["_id"]})
-        return out
+        entries = self.store.audit_entries(kind, actor, min(int(limit), 1000))
+        return [
+            audit.view(e) for e in entries if not audit.about(e) or caller.covers(audit.about(e))
+        ]
 
     def _importer(self, caller: Caller) -> importing.Importer:
         return importing.Importer(

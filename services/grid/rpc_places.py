@@ -5,7 +5,7 @@ from __future__ import annotations
 from contracts.caller import Caller
 from contracts.errors import Conflict, NotFound, ValidationFailed
 from contracts.scope import in_scope
-from services.grid import domain
+from services.grid import domain, grids
 from services.grid.answers import place_out
 from services.grid.base import GridBase, grid_rpc
 from services.grid.storage import new_id
@@ -25,7 +25,7 @@ class PlaceRpc(GridBase):
         body = {"data": data}
 
         def execute(session):
-            grid = self._require_live_grid(data["grid_code"], session)
+            grid = grids.require_live(self.store, data["grid_code"], session)
             self._check_place_location(data, grid)
             doc = {"_id": new_id(), **self._place_fields(data), "version": 1, "created_at": now}
             self.store.insert_place(doc, session=session)
@@ -51,7 +51,7 @@ class PlaceRpc(GridBase):
         problems = domain.check_place(merged)
         if problems:
             raise ValidationFailed(details=problems)
-        grid = self._require_live_grid(merged["grid_code"])
+        grid = grids.require_live(self.store, merged["grid_code"])
         self._check_place_location(merged, grid)
         updated = self.store.update_place(place_id, version, self._place_fields(merged))
         if updated is None:

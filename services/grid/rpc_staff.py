@@ -7,7 +7,7 @@ from collections import defaultdict
 from contracts import grid_vocabulary as vocabulary
 from contracts.caller import Caller
 from contracts.errors import NotFound, ValidationFailed
-from services.grid import domain
+from services.grid import domain, households
 from services.grid.base import GridBase, grid_rpc
 from services.grid.posts import view as post_out
 
@@ -249,17 +249,17 @@ class StaffRpc(GridBase):
         ]
         links = []
         for link in self.store.party_links_under(code):
-            households = []
-            for hid in link["household_ids"]:
-                doc = self.store.household(hid)
-                if doc:
-                    households.append({"id": hid, "label": domain.address_label(doc["address"])})
+            found = self.store.households_by_ids(link["household_ids"])
             links.append(
                 {
                     "grid_code": link["grid_code"],
                     "member": link["member_name"],
                     "member_key": link.get("member_user_id") or link["member_name"],
-                    "households": households,
+                    "households": [
+                        {"id": hid, "label": households.address_label(found[hid]["address"])}
+                        for hid in link["household_ids"]
+                        if hid in found
+                    ],
                 }
             )
         return {"units": units, "links": links}

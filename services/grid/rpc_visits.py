@@ -9,7 +9,7 @@ from typing import Any
 from contracts.caller import Caller
 from contracts.errors import NotFound, ValidationFailed
 from contracts.grid import VISIT_LOGGED
-from services.grid import domain
+from services.grid import domain, households
 from services.grid.answers import _iso, visit_out
 from services.grid.base import GridBase, grid_rpc
 from services.grid.posts import view as post_out
@@ -28,7 +28,7 @@ class VisitRpc(GridBase):
         if problems:
             raise ValidationFailed(details=problems)
         actor = caller.actor
-        household = self._household_in_scope(str(data["household_id"]), list(caller.scopes))
+        household = households.visible(self.store, str(data["household_id"]), caller)
         occurred = domain.parse_time(data["occurred_at"]) if data.get("occurred_at") else now
         body = {"data": data}
 
@@ -87,10 +87,9 @@ class VisitRpc(GridBase):
         caller: Caller,
     ) -> list:
         """Visits, newest first, by grid (prefix), household or worker, within scope."""
-        scopes = list(caller.scopes)
         query: dict[str, Any] = {}
         if household_id:
-            self._household_in_scope(household_id, scopes)
+            households.visible(self.store, household_id, caller)
             query["household_id"] = household_id
         if worker_id:
             query["worker_id"] = worker_id
@@ -118,7 +117,7 @@ class VisitRpc(GridBase):
             {
                 "id": hid,
                 "grid_code": by_id[hid]["grid_code"],
-                "label": domain.address_label(by_id[hid].get("address") or {}),
+                "label": households.address_label(by_id[hid].get("address") or {}),
                 "last_visit_at": _iso(by_id[hid].get("last_visit_at")),
             }
             for hid in result.pop("overdue_ids")[:200]

@@ -16,6 +16,7 @@ from pymongo.errors import BulkWriteError, DuplicateKeyError
 
 from contracts.errors import AlreadyExists
 from contracts.scope import narrowest, prefix_range
+from services.grid import households
 from services.kit.commands import Commands
 from services.kit.mongo import MongoProvider, in_transaction
 
@@ -171,6 +172,10 @@ class GridStore:
     def household(self, household_id: str, session=None) -> dict | None:
         return self.households.find_one({"_id": household_id}, session=session)
 
+    def households_by_ids(self, ids: Iterable[str]) -> dict[str, dict]:
+        found = self.households.find({"_id": {"$in": sorted(set(ids))}})
+        return {d["_id"]: d for d in found}
+
     def households_by_keys(self, keys: list[str], session=None) -> dict[str, dict]:
         """Households by address key. Fetched by village range rather than `$in`: a range
         scan is an order of magnitude faster than thousands of point look-ups here."""
@@ -183,43 +188,11 @@ class GridStore:
                     found[doc["address_key"]] = doc
         return found
 
-    def insert_household(self, doc: dict, session: ClientSession | None = None) -> dict:
-        try:
-            self.households.insert_one(doc, session=session)
-        except DuplicateKeyError as exc:
-            raise AlreadyExists(
-                "a household file already exists for this address",
-                details={"address": doc["address"], "grid_code": doc["grid_code"]},
-            ) from exc
-        return doc
+    def insert_households(self, docs: list[dict], session) -> None:
+        self._insert(self.households, docs, session, households.exists)
 
-    def insert_many(self, collection: str, docs: list[dict], session=None) -> None:
-        for i in range(0, len(docs), BATCH):
-            self.db[collection].insert_many(docs[i : i + BATCH], ordered=True, session=session)
-
-    def replace_many(self, collection: str, docs: list[dict], session=None) -> None:
-        """Whole-document replacements by _id, in bulk."""
-        from pymongo import ReplaceOne
-
-        for i in range(0, len(docs), BATCH):
-            ops = [ReplaceOne({"_id": d["_id"]}, d) for d in docs[i : i + BATCH]]
-            self.db[collection].bulk_write(ops, ordered=True, session=session)
-
-    def update_household(
-        self, household_id: str, version: int, changes: dict, session=None
-    ) -> dict | None:
-        try:
-            return self.households.find_one_and_update(
-                {"_id": household_id, "version": version},
-                {"$set": changes, "$inc": {"version": 1}},
-                return_document=ReturnDocument.AFTER,
-                session=session,
-            )
-        except DuplicateKeyError as exc:
-            raise AlreadyExists(
-                "another household file already has this address",
-                details={"address": changes.get("address")},
-            ) from exc
+    def replace_households(self, docs: list[dict], session) -> list[str]:
+        return self._replace(self.households, docs, session, households.exists)
 
     def mark_visited(self, household_id: str, at: datetime, care: bool, session=None) -> None:
         fields = {"last_visit_at": at, **({"last_care_at": at} if care else {})}
@@ -227,15 +200,16 @@ class GridStore:
 
     def search_households(
         self,
-        scopes: Iterable[str],
+        prefixes: Iterable[str],
         name: str | None = None,
         tag: str | None = None,
         building: str | None = None,
-        grid_code: str | None = None,
         limit: int = 50,
         skip: int = 0,
     ) -> list[dict]:
-        # One flat query per scope, merged here: SecantusDB plans `$and`/`$or` of ranges as
+        """Households under any of `prefixes` (each a caller's scope, or narrower), by
+        member-name prefix, tag and building, in address order."""
+        # One flat query per prefix, merged here: SecantusDB plans `$and`/`$or` of ranges as
         # a collection scan, a flat {field: …, grid_code: range} with an index.
         filters: dict[str, Any] = {}
         if name:
@@ -247,19 +221,17 @@ class GridStore:
         if building:
             filters["address.building"] = building
         found: list[dict] = []
-        for scope in narrowest(s for s in scopes if s):
-            if grid_code and not (grid_code.startswith(scope) or scope.startswith(grid_code)):
-                continue
-            prefix = max(scope, grid_code or "", key=len)
+        for prefix in narrowest(prefixes):
             query = {"grid_code": prefix_range(prefix), **filters}
             cursor = self.households.find(query).sort("grid_code", ASCENDING)
             found.extend(cursor.limit(skip + limit))
         found.sort(key=lambda d: (d["grid_code"], d.get("address_key", "")))
         return found[skip : skip + limit]
 
-    def households_by_id_hash(self, id_hash: str, scopes: Iterable[str]) -> list[dict]:
+    def households_by_id_hash(self, id_hash: str, prefixes: Iterable[str]) -> list[dict]:
+        wanted = list(prefixes)
         found = self.households.find({"members.id_hash": id_hash}).limit(200)
-        return [d for d in found if any(d["grid_code"].startswith(s) for s in scopes if s)][:20]
+        return [d for d in found if any(d["grid_code"].startswith(p) for p in wanted)][:20]
 
     def duty_rows(self, prefix: str) -> list[dict]:
         """What the duty engine needs of every household under a grid."""
@@ -401,7 +373,8 @@ class GridStore:
     def write_audit(self, entry: dict) -> None:
         self.audit.insert_one({"_id": new_id(), **entry})
 
-    def list_audit(self, query: dict, limit: int) -> list[dict]:
+    def audit_entries(self, kind: str | None, actor: str | None, limit: int) -> list[dict]:
+        query = {k: v for k, v in (("kind", kind), ("actor", actor)) if v}
         return list(self.audit.find(query).sort("at", DESCENDING).limit(limit))
 
     def import_record(self, digest: str) -> dict | None:
@@ -409,6 +382,15 @@ class GridStore:
 
     def record_import(self, doc: dict, session=None) -> None:
         self.imports.replace_one({"_id": doc["_id"]}, doc, upsert=True, session=session)
+
+    def insert_many(self, collection: str, docs: list[dict], session=None) -> None:
+        for i in range(0, len(docs), BATCH):
+            self.db[collection].insert_many(docs[i : i + BATCH], ordered=True, session=session)
+
+    def replace_many(self, collection: str, docs: list[dict], session=None) -> None:
+        for i in range(0, len(docs), BATCH):
+            ops = [ReplaceOne({"_id": d["_id"]}, d) for d in docs[i : i + BATCH]]
+            self.db[collection].bulk_write(ops, ordered=True, session=session)
 
     def bulk_update(self, collection: str, ops: list[UpdateOne], session=None) -> None:
         for i in range(0, len(ops), BATCH):

@@ -8,7 +8,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from services.grid import domain
+from services.grid import domain, households
 
 SH = domain.LOCAL
 
@@ -107,8 +107,8 @@ def household(**over):
 
 def test_household_problems_name_the_field():
     today = date(2024, 5, 1)
-    assert domain.check_household(household(), today) == {}
-    problems = domain.check_household(
+    assert households.problems(household(), today) == {}
+    problems = households.problems(
         household(
             members=[
                 {"name": "", "relation": "head", "phone": "12"},
@@ -131,21 +131,21 @@ def test_household_problems_name_the_field():
 
 def test_household_record_keeps_hash_when_masked_file_comes_back():
     key = b"k"
-    first = domain.household_fields(household(), None, key, lambda: "m1")
+    first = households.fields(household(), None, key, lambda: "m1")
     member = first["members"][0]
     assert member["id_masked"] == "330424********" + valid_id()[-4:]
     assert "id_number" not in member  # the clear number is never stored
-    view = domain.household_view({"_id": "h", **first}, unmasked=False)
-    again = domain.household_fields(
+    view = households.view({"_id": "h", **first}, unmasked=False)
+    again = households.fields(
         {**household(), "members": view["members"]}, first, key, lambda: "m2"
     )
     assert again["members"] == first["members"]
-    assert not domain.household_changed(first, again)
+    assert not households.changed(first, again)
 
 
 def test_rented_home_is_tagged_rental_house():
     data = household(housing={"tenure": "rented", "landlord": "王"})
-    assert "rental_house" in domain.household_tags(data)
+    assert "rental_house" in households.tags_of(data)
 
 
 def test_unmask_roles():

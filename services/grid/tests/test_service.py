@@ -143,17 +143,14 @@ class FakeGridStore(GridStore):
     def household(self, household_id, session=None):
         return copy.deepcopy(self.households_.get(household_id))
 
-    def insert_household(self, doc, session=None):
-        self.households_[doc["_id"]] = copy.deepcopy(doc)
-        return doc
+    def households_by_ids(self, ids):
+        return {i: copy.deepcopy(self.households_[i]) for i in ids if i in self.households_}
 
-    def update_household(self, household_id, version, changes, session=None):
-        h = self.households_.get(household_id)
-        if h is None or h["version"] != version:
-            return None
-        h.update(copy.deepcopy(changes))
-        h["version"] += 1
-        return copy.deepcopy(h)
+    def insert_households(self, docs, session):
+        self._insert(self.households_, docs)
+
+    def replace_households(self, docs, session):
+        return self._replace(self.households_, docs)
 
     def mark_visited(self, household_id, at, care, session=None):
         h = self.households_[household_id]
@@ -205,8 +202,9 @@ class FakeGridStore(GridStore):
     def write_audit(self, entry):
         self.audit_.append({"_id": f"a{len(self.audit_)}", **entry})
 
-    def list_audit(self, query, limit):
-        found = [a for a in self.audit_ if all(a.get(k) == v for k, v in query.items())]
+    def audit_entries(self, kind, actor, limit):
+        found = [a for a in self.audit_ if a["kind"] == (kind or a["kind"])]
+        found = [a for a in found if a["actor"] == (actor or a["actor"])]
         return copy.deepcopy(found[::-1][:limit])
 
     def posts_under(self, prefix, session=None):
