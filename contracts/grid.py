@@ -8,6 +8,7 @@ from marshmallow import Schema, fields
 GRID_CHANGED = "grid_changed"
 HOUSEHOLD_CHANGED = "household_changed"
 STAFF_ASSIGNED = "staff_assigned"
+PLACE_CHANGED = "place_changed"  # a place or organisation recorded or changed
 VISIT_LOGGED = "visit_logged"
 VISIT_VOIDED = "visit_voided"  # a visit struck off (logged in error); points reverse it
 VISITS_OVERDUE = "visits_overdue"  # a grid's households overdue for a visit (daily digest)
@@ -28,6 +29,15 @@ class HouseholdChanged(Schema):
     change = fields.String(required=True)  # created | updated
     version = fields.Integer(required=True)
     tags = fields.List(fields.String(), required=True)
+    actor = fields.String(required=True)
+
+
+class PlaceChanged(Schema):
+    place_id = fields.String(required=True)
+    grid_code = fields.String(required=True)
+    kind = fields.String(required=True)  # shop, school, hazard_point, …
+    change = fields.String(required=True)  # created | updated
+    version = fields.Integer(required=True)
     actor = fields.String(required=True)
 
 
@@ -71,6 +81,7 @@ class VisitsOverdue(Schema):
 EVENTS = {
     GRID_CHANGED: GridChanged,
     HOUSEHOLD_CHANGED: HouseholdChanged,
+    PLACE_CHANGED: PlaceChanged,
     STAFF_ASSIGNED: StaffAssigned,
     VISIT_LOGGED: VisitLogged,
     VISIT_VOIDED: VisitVoided,

@@ -8,10 +8,10 @@ from datetime import datetime
 from nameko.dependency_providers import Config
 from nameko.rpc import rpc
 
-from contracts.errors import Forbidden, LianxinError, NotFound, ValidationFailed
+from contracts.errors import Forbidden, LianxinError, NotFound
 from contracts.grid import STAFF_ASSIGNED
 from contracts.scope import in_scope
-from services.grid import domain, geometry, importing
+from services.grid import domain, importing
 from services.grid.locating import GridIndex, GridIndexProvider
 from services.grid.storage import GridStorage, GridStore
 from services.kit.clock import Clock, ClockProvider
@@ -111,18 +111,6 @@ class GridBase:
         )
         out = domain.coverage(duties, period, now).as_dict()
         return {"code": grid["_id"], "name": grid["name"], "level": grid["level"], **out}
-
-    def _place_fields(self, data: dict) -> dict:
-        return importing.place_fields(data)
-
-    def _check_place_location(self, data: dict, grid: dict) -> None:
-        location = data.get("location")
-        if location and grid.get("boundary"):
-            point = geometry.Point(float(location[0]), float(location[1]))
-            if not geometry.polygon_of(grid["boundary"]).intersects(point):
-                raise ValidationFailed(
-                    details={"location": f"{list(location)} lies outside grid {grid['_id']}"}
-                )
 
     def _post_doc(self, data: dict) -> dict:
         return {

@@ -18,7 +18,6 @@ from zoneinfo import ZoneInfo
 
 from contracts.grid_vocabulary import (
     DEDICATED_KINDS,
-    PLACE_KINDS,
     POSTS,
     VISIT_KINDS,
 )
@@ -518,15 +517,10 @@ def iso(value: Any) -> Any:
 
 
 # --- places (five-element archive: 人地事物组织) -------------------------------------------
-def check_place(data: Mapping[str, Any]) -> dict[str, str]:
+def place_rule_problems(data: Mapping[str, Any]) -> dict[str, str]:
+    """Field -> problem for a place beyond its schema's field limits: a location in range
+    and a valid contact phone (a masked one stands for what is stored)."""
     problems: dict[str, str] = {}
-    if not is_grid_code(str(data.get("grid_code") or "")):
-        problems["grid_code"] = "a grid code such as 330424001001-001-01"
-    if data.get("kind") not in PLACE_KINDS:
-        problems["kind"] = f"one of {list(PLACE_KINDS)}"
-    name = str(data.get("name") or "").strip()
-    if not name or len(name) > 80:
-        problems["name"] = "a name of 1–80 characters"
     location = data.get("location")
     if location is not None:
         try:

@@ -25,7 +25,7 @@ from contracts.errors import ValidationFailed
 from contracts.events import envelope
 from contracts.grid import STAFF_ASSIGNED
 from contracts.grid_vocabulary import POST_LABELS, TAG_LABELS
-from services.grid import divisions, domain, geometry, grids, households
+from services.grid import divisions, domain, grids, households, places
 from services.grid.storage import GridStore, new_id
 from services.grid.versions import Change
 from services.kit.outbox import OutboxWriter
@@ -407,8 +407,10 @@ class Importer:
 
     # applying
     def apply(self, plan: Plan) -> None:
-        if plan.kind in ("grids", "households"):
-            save = grids.save if plan.kind == "grids" else households.save
+        if plan.kind in ("grids", "households", "places"):
+            save = {"grids": grids.save, "households": households.save, "places": places.save}[
+                plan.kind
+            ]
             if plan.changes:
                 self.store.transaction(
                     lambda session: save(self.store, self.outbox, session, plan.changes)
@@ -544,38 +546,35 @@ class Importer:
         seen: dict[str, int] = {}
         for n, data in records:
             plan.rows += 1
-            problems = domain.check_place(data)
+            problems = places.problems(data)
             for where, what in problems.items():
                 plan.problem(n, where, what)
             if problems:
                 continue
-            key = domain.place_key(data["grid_code"], data["kind"], data["name"])
+            key = places.key(data["grid_code"], data["kind"], data["name"])
             if key in seen:
                 plan.problem(n, "name", f"the same place as row {seen[key]}")
                 continue
             seen[key] = n
             good.append((n, data))
-        grids = self.store.grids_by_codes({d["grid_code"] for _, d in good})
+        found = self.store.grids_by_codes({d["grid_code"] for _, d in good})
         existing = self.store.places_by_keys(list(seen))
         for n, data in good:
-            grid = grids.get(data["grid_code"])
+            grid = found.get(data["grid_code"])
             if grid is None or grid.get("retired"):
                 plan.problem(n, "grid_code", f"there is no grid {data['grid_code']}")
                 continue
-            location = data.get("location")
-            if location and grid.get("boundary"):
-                shape = geometry.polygon_of(grid["boundary"])
-                if not shape.intersects(geometry.Point(float(location[0]), float(location[1]))):
-                    plan.problem(n, "location", f"{list(location)} lies outside grid {grid['_id']}")
-                    continue
-            fields = place_fields(data)
-            current = existing.get(fields["place_key"])
-            if current is None:
-                plan.creates.append(
-                    {"_id": new_id(), **fields, "version": 1, "created_at": self.now}
+            outside = places.outside_grid(data, grid)
+            if outside:
+                plan.problem(n, "location", outside)
+                continue
+            current = existing.get(places.key(data["grid_code"], data["kind"], data["name"]))
+            new = places.fields(data, current)
+            if current is None or places.changed(current, new):
+                doc = places.record(
+                    new, now=self.now, actor=self.actor, new_id=new_id, current=current
                 )
-            elif any(current.get(k) != v for k, v in fields.items()):
-                plan.updates.append(self._next_version(current, fields))
+                plan.changes.append((doc, "created" if current is None else "updated"))
             else:
                 plan.unchanged += 1
         return plan
@@ -649,21 +648,6 @@ def _user_id(staff: dict, user_ids: dict[str, str]) -> str | None:
     """The identity user id of a staff entry; the username stands in when none is known."""
     username = staff.get("username")
     return user_ids.get(username or "") or staff.get("user_id") or username
-
-
-def place_fields(data: dict) -> dict:
-    contact = data.get("contact") or {}
-    location = data.get("location")
-    return {
-        "grid_code": data["grid_code"],
-        "kind": data["kind"],
-        "name": data["name"].strip(),
-        "place_key": domain.place_key(data["grid_code"], data["kind"], data["name"]),
-        "address": data.get("address") or None,
-        "location": [float(location[0]), float(location[1])] if location else None,
-        "contact": {"person": contact.get("person") or None, "phone": contact.get("phone") or None},
-        "note": data.get("note") or None,
-    }
 
 
 # --- turning rows into records ----------------------------------------------------------------

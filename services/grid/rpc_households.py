@@ -37,7 +37,7 @@ class HouseholdRpc(GridBase):
         key = f"{caller.actor}:{client_id}"
         result = self.store.run_command("create_household", key, {"data": data}, execute)
         self.outbox.wake()
-        return self._shown(households.visible(self.store, result["id"], caller), caller)
+        return self._household_shown(households.visible(self.store, result["id"], caller), caller)
 
     @grid_rpc
     def update_household(
@@ -49,14 +49,14 @@ class HouseholdRpc(GridBase):
         changes = load(HouseholdFields(), changes)
         current = households.visible(self.store, household_id, caller)
         if current.get("version") != version:
-            raise Conflict(details={"current": self._shown(current, caller)})
+            raise Conflict(details={"current": self._household_shown(current, caller)})
         merged = {**households.as_input(current), **changes}
         caller.require_visible(merged["grid_code"], "grid_code")
         now = self.clock.now()
         households.require_valid(merged, now)
         new = households.fields(merged, current, self._key(), new_id)
         if not households.changed(current, new):
-            return self._shown(current, caller)
+            return self._household_shown(current, caller)
         doc = households.record(new, now=now, actor=caller.actor, new_id=new_id, current=current)
 
         def work(session):
@@ -65,17 +65,17 @@ class HouseholdRpc(GridBase):
                 households.save(self.store, self.outbox, session, [(doc, "updated")])
             except Conflict:
                 stored = self.store.household(household_id, session=session)
-                raise Conflict(details={"current": self._shown(stored, caller)}) from None
+                raise Conflict(details={"current": self._household_shown(stored, caller)}) from None
 
         self.store.transaction(work)
         self.outbox.wake()
-        return self._shown(doc, caller)
+        return self._household_shown(doc, caller)
 
     @grid_rpc
     def get_household(self, household_id: str, *, caller: Caller) -> dict:
         """One household file; phones unmasked only for roles that need them (each such
         read is audited). ID numbers are always masked (only a keyed hash is stored)."""
-        return self._shown(households.visible(self.store, household_id, caller), caller)
+        return self._household_shown(households.visible(self.store, household_id, caller), caller)
 
     @grid_rpc
     def search_households(
@@ -116,7 +116,7 @@ class HouseholdRpc(GridBase):
         audit.write(self.store, self.clock.now(), "id_lookup", caller, None, count=len(docs))
         return [households.line(d) for d in docs]
 
-    def _shown(self, doc: dict, caller: Caller) -> dict:
+    def _household_shown(self, doc: dict, caller: Caller) -> dict:
         """The file as this caller may see it (an unmasked read is audited)."""
         now = self.clock.now()
         shown = audit.unmasked(self.store, now, caller, doc["grid_code"], "household", doc["_id"])

@@ -8,15 +8,15 @@ from collections.abc import Callable, Iterable, Iterator
 from datetime import datetime
 from typing import Any
 
-from pymongo import ASCENDING, DESCENDING, MongoClient, ReplaceOne, ReturnDocument, UpdateOne
+from pymongo import ASCENDING, DESCENDING, MongoClient, ReplaceOne, UpdateOne
 from pymongo.client_session import ClientSession
 from pymongo.collection import Collection
 from pymongo.database import Database
-from pymongo.errors import BulkWriteError, DuplicateKeyError
+from pymongo.errors import BulkWriteError
 
 from contracts.errors import AlreadyExists
 from contracts.scope import narrowest, prefix_range
-from services.grid import households
+from services.grid import households, places
 from services.kit.commands import Commands
 from services.kit.mongo import MongoProvider, in_transaction
 
@@ -261,23 +261,11 @@ class GridStore:
         cursor = self.places.find({"place_key": {"$in": keys}}, session=session)
         return {d["place_key"]: d for d in cursor}
 
-    def insert_place(self, doc: dict, session=None) -> dict:
-        try:
-            self.places.insert_one(doc, session=session)
-        except DuplicateKeyError as exc:
-            raise AlreadyExists(
-                "a record of this kind and name exists in the grid",
-                details={"grid_code": doc["grid_code"], "name": doc["name"]},
-            ) from exc
-        return doc
+    def insert_places(self, docs: list[dict], session) -> None:
+        self._insert(self.places, docs, session, places.exists)
 
-    def update_place(self, place_id: str, version: int, changes: dict, session=None):
-        return self.places.find_one_and_update(
-            {"_id": place_id, "version": version},
-            {"$set": changes, "$inc": {"version": 1}},
-            return_document=ReturnDocument.AFTER,
-            session=session,
-        )
+    def replace_places(self, docs: list[dict], session) -> list[str]:
+        return self._replace(self.places, docs, session, places.exists)
 
     def places_under(self, prefix: str, kind: str | None = None, limit: int = 500) -> list[dict]:
         query: dict[str, Any] = {"grid_code": prefix_range(prefix)}

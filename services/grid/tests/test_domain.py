@@ -136,9 +136,7 @@ def test_household_record_keeps_hash_when_masked_file_comes_back():
     assert member["id_masked"] == "330424********" + valid_id()[-4:]
     assert "id_number" not in member  # the clear number is never stored
     view = households.view({"_id": "h", **first}, unmasked=False)
-    again = households.fields(
-        {**household(), "members": view["members"]}, first, key, lambda: "m2"
-    )
+    again = households.fields({**household(), "members": view["members"]}, first, key, lambda: "m2")
     assert again["members"] == first["members"]
     assert not households.changed(first, again)
 

@@ -242,9 +242,11 @@ class FakeGridStore(GridStore):
     def place(self, place_id, session=None):
         return copy.deepcopy(self.places_.get(place_id))
 
-    def insert_place(self, doc, session=None):
-        self.places_[doc["_id"]] = copy.deepcopy(doc)
-        return doc
+    def insert_places(self, docs, session):
+        self._insert(self.places_, docs)
+
+    def replace_places(self, docs, session):
+        return self._replace(self.places_, docs)
 
     def reserve_of(self, code):
         return [copy.deepcopy(r) for r in self.reserve_.values() if r["grid_code"] == code]
@@ -680,3 +682,15 @@ def test_a_file_over_the_record_limit_is_refused_before_anything_is_written(serv
     assert service.store.households_ == {} and service.store.outbox_ == []
     importer.max_records = 3
     assert importer.run("households", "big.csv", text.encode(), caller=who(SCOPES))["created"] == 3
+
+
+def test_no_two_parts_of_the_service_define_the_same_name():
+    """The RPC mixins share one class: a helper defined twice would silently shadow."""
+    parts = [c for c in GridService.__mro__[1:] if c.__module__.startswith("services.grid")]
+    seen: dict[str, str] = {}
+    for part in parts:
+        for name in vars(part):
+            if name.startswith("__"):
+                continue
+            assert name not in seen, f"{name} is defined in {seen[name]} and {part.__name__}"
+            seen[name] = part.__name__
