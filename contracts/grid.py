@@ -47,6 +47,7 @@ class StaffAssigned(Schema):
     post = fields.String(required=True)
     ab = fields.String(allow_none=True)
     change = fields.String(required=True)  # assigned | removed | absent | present
+    actor = fields.String(required=True)
 
 
 class VisitLogged(Schema):

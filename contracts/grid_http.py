@@ -352,7 +352,17 @@ class PostIn(Schema):
     username = fields.String(allow_none=True, validate=validate.Length(max=64))
 
 
+class GridPostIn(PostIn):
+    """A post with the grid it is on (the grid service's own input, and an import row)."""
+
+    grid_code = _grid_code(required=True)
+
+
 class AbsenceIn(Schema):
+    absent = fields.Boolean(required=True)
+
+
+class AbsenceQuery(Schema):
     absent = fields.Boolean(required=True)
 
 
@@ -376,10 +386,11 @@ class PostListQuery(Schema):
 
 class OnDutyOut(Schema):
     grid_code = fields.String()
-    user_id = fields.String()
+    user_id = fields.String(allow_none=True, metadata={"description": "null: nobody on duty"})
     display_name = fields.String(allow_none=True)
     phone = fields.String(allow_none=True)
     post = fields.String()
+    post_zh = fields.String()
     ab = fields.String(allow_none=True)
     handled_at = fields.String(metadata={"description": "the grid whose post answers"})
     path = fields.List(fields.String())

@@ -14,6 +14,7 @@ from flask import Blueprint, jsonify
 from contracts.errors import ValidationFailed
 from contracts.grid_http import (
     AbsenceIn,
+    AbsenceQuery,
     DutyBoardOut,
     DutyBoardQuery,
     MyGridOut,
@@ -95,6 +96,24 @@ def set_absent(code: str, user_id: str):
     data = json_body(AbsenceIn())
     caller = current_caller()
     duty = grid("set_absent", caller.require_visible(code), user_id, data["absent"], caller=caller)
+    return jsonify(OnDutyOut().dump(duty))
+
+
+@bp.get("/grids/<code>/posts/<user_id>/absence-preview")
+@requires_roles(*GRID_KEEPERS)
+def preview_absence(code: str, user_id: str):
+    """Who would be on duty if the worker were marked absent (or back): a dry run of the
+    PUT above, so the PWA shows the grid service's answer instead of porting its rule.
+    Nothing is saved.
+    ---
+    security: bearer
+    parameters: [absent]
+    responses: {200: OnDutyOut, 400: Error, 401: Error, 403: Error, 404: Error}
+    """
+    args = query(AbsenceQuery())
+    caller = current_caller()
+    code = caller.require_visible(code)
+    duty = grid("set_absent", code, user_id, args["absent"], dry_run=True, caller=caller)
     return jsonify(OnDutyOut().dump(duty))
 
 

@@ -22,10 +22,8 @@ from typing import Any
 
 from contracts.caller import Caller
 from contracts.errors import ValidationFailed
-from contracts.events import envelope
-from contracts.grid import STAFF_ASSIGNED
 from contracts.grid_vocabulary import POST_LABELS, TAG_LABELS
-from services.grid import divisions, domain, grids, households, places
+from services.grid import divisions, domain, grids, households, party, places, posts, reserve
 from services.grid.storage import GridStore, new_id
 from services.grid.versions import Change
 from services.kit.outbox import OutboxWriter
@@ -210,6 +208,13 @@ def table_records(
 # past ~10,000 households in one transaction (measured: 10,000 in 29 s; 20,000 not done in
 # 7 minutes) and MongoDB limits a transaction to 60 s, so a bigger file is refused up front
 # with a clear message instead of hanging the server. GRID_IMPORT_MAX_RECORDS overrides it.
+# Each kind of record is written through its aggregate's one write path.
+SAVES = {
+    "grids": grids.save,
+    "households": households.save,
+    "places": places.save,
+    "staff": posts.save,
+}
 MAX_RECORDS = int(os.environ.get("GRID_IMPORT_MAX_RECORDS", "10000"))
 
 
@@ -218,10 +223,7 @@ class Plan:
     kind: str
     rows: int = 0
     bad: dict[int, dict[str, str]] = field(default_factory=dict)
-    creates: list[dict] = field(default_factory=list)
-    updates: list[dict] = field(default_factory=list)
     unchanged: int = 0
-    events: list[tuple[str, dict]] = field(default_factory=list)
     changes: list[Change] = field(default_factory=list)  # written through the aggregate
 
     def problem(self, row: int, where: str, what: str) -> None:
@@ -234,8 +236,8 @@ class Plan:
             "rows": self.rows,
             "bad_rows": bad_rows[:MAX_BAD_ROWS],
             "bad_row_count": len(bad_rows),
-            "created": len(self.creates) + sum(d["version"] == 1 for d, _ in self.changes),
-            "updated": len(self.updates) + sum(d["version"] > 1 for d, _ in self.changes),
+            "created": sum(d["version"] == 1 for d, _ in self.changes),
+            "updated": sum(d["version"] > 1 for d, _ in self.changes),
             "unchanged": self.unchanged,
         }
 
@@ -376,7 +378,7 @@ class Importer:
             (
                 "staff",
                 lambda: self.plan_staff(
-                    (i + 1, {**s, "user_id": _user_id(s, user_ids)})
+                    (i + 1, {**_post_of(s), "user_id": _user_id(s, user_ids)})
                     for i, s in enumerate(dataset.get("staff", []))
                 ),
             ),
@@ -390,12 +392,11 @@ class Importer:
                 )
             self.apply(plan)
             summary[name] = {k: plan.report()[k] for k in ("created", "updated", "unchanged")}
+        at = {"now": self.now, "actor": self.actor}
         for member in dataset.get("reserve", []):
-            self.store.put_reserve(
-                {"_id": f"{member['grid_code']}|{member['kind']}|{member['name']}", **member}
-            )
+            self.store.put_reserve(reserve.record(member["grid_code"], member, **at))
         for unit in dataset.get("party_units", []):
-            self.store.put_party_unit({"_id": unit["grid_code"], **unit})
+            self.store.put_party_unit(party.unit_record(unit["grid_code"], unit, **at))
         return summary
 
     def put_divisions(self, given: list[dict]) -> dict:
@@ -407,46 +408,13 @@ class Importer:
 
     # applying
     def apply(self, plan: Plan) -> None:
-        if plan.kind in ("grids", "households", "places"):
-            save = {"grids": grids.save, "households": households.save, "places": places.save}[
-                plan.kind
-            ]
-            if plan.changes:
-                self.store.transaction(
-                    lambda session: save(self.store, self.outbox, session, plan.changes)
-                )
-            for doc, _ in plan.changes if plan.kind == "grids" else ():
-                self.changed_grids.append((doc["_id"], doc.get("boundary"), doc["version"]))
-            return
-        if not plan.creates and not plan.updates and not plan.events:
-            return
-        collection = {
-            "grids": "grids",
-            "households": "households",
-            "places": "places",
-            "staff": "posts",
-        }[plan.kind]
-        outbox = [self._outbox_doc(t, p) for t, p in plan.events]
-
-        def work(session):
-            if plan.creates:
-                self.store.insert_many(collection, plan.creates, session=session)
-            if plan.updates:
-                self.store.replace_many(collection, plan.updates, session=session)
-            if outbox:
-                self.store.insert_many("outbox", outbox, session=session)
-
-        self.store.transaction(work)
-
-    def _next_version(self, current: dict, fields: dict) -> dict:
-        """A changed record: its new fields, one version on, stamped now."""
-        return {**current, **fields, "version": current["version"] + 1, "updated_at": self.now}
-
-    def _outbox_doc(self, event_type: str, payload: dict) -> dict:
-        # The same entry OutboxWriter.record writes, made in bulk: an import of 100,000
-        # households cannot afford one round trip per event.
-        event = envelope(event_type, payload, producer=self.producer)
-        return {"_id": event["id"], "event": event, "created_at": self.now, "sent_at": None}
+        save = SAVES[plan.kind]
+        if plan.changes:
+            self.store.transaction(
+                lambda session: save(self.store, self.outbox, session, plan.changes)
+            )
+        for doc, _ in plan.changes if plan.kind == "grids" else ():
+            self.changed_grids.append((doc["_id"], doc.get("boundary"), doc["version"]))
 
     # grids
     def plan_grids(self, features: list[Any]) -> Plan:
@@ -582,59 +550,36 @@ class Importer:
     # staff
     def plan_staff(self, records: Iterable[tuple[int, dict]]) -> Plan:
         plan = Plan("staff")
-        good: list[tuple[int, dict]] = []
+        good: list[dict] = []
         records = list(records)
-        grids = self.store.grids_by_codes({str(d.get("grid_code") or "") for _, d in records})
+        found = self.store.grids_by_codes({str(d.get("grid_code") or "") for _, d in records})
         seen: dict[str, int] = {}
         for n, data in records:
             plan.rows += 1
-            grid = grids.get(str(data.get("grid_code") or ""))
+            grid = found.get(str(data.get("grid_code") or ""))
             if grid is None or grid.get("retired"):
                 plan.problem(n, "grid_code", f"there is no grid {data.get('grid_code')!r}")
                 continue
-            problems = domain.check_post(data, grid["level"])
+            problems = posts.problems(data, grid["level"])
             for where, what in problems.items():
                 plan.problem(n, where, what)
             if problems:
                 continue
-            key = f"{data['grid_code']}|{data['user_id']}|{data['post']}"
+            new = posts.fields(data)
+            key = posts.post_id(new["grid_code"], new["user_id"], new["post"])
             if key in seen:
                 plan.problem(n, "post", f"the same post as row {seen[key]}")
                 continue
             seen[key] = n
-            good.append((n, data))
-        existing = {d["_id"]: d for d in self.store.posts.find({"_id": {"$in": list(seen)}})}
-        for _, data in good:
-            doc = {
-                "_id": f"{data['grid_code']}|{data['user_id']}|{data['post']}",
-                "grid_code": data["grid_code"],
-                "user_id": str(data["user_id"]),
-                "username": data.get("username") or None,
-                "display_name": data.get("display_name"),
-                "phone": data.get("phone") or None,
-                "post": data["post"],
-                "ab": data.get("ab") or None,
-            }
-            current = existing.get(doc["_id"])
-            if current is None:
-                plan.creates.append({**doc, "absent": False, "assigned_at": self.now})
-            elif any(current.get(k) != v for k, v in doc.items()):
-                plan.updates.append({**current, **doc})
+            good.append(new)
+        existing = self.store.posts_by_ids(seen)
+        for new in good:
+            current = existing.get(posts.post_id(new["grid_code"], new["user_id"], new["post"]))
+            if current is None or posts.changed(current, new):
+                doc = posts.record(new, now=self.now, actor=self.actor, current=current)
+                plan.changes.append((doc, "assigned"))
             else:
                 plan.unchanged += 1
-                continue
-            plan.events.append(
-                (
-                    STAFF_ASSIGNED,
-                    {
-                        "grid_code": doc["grid_code"],
-                        "user_id": doc["user_id"],
-                        "post": doc["post"],
-                        "ab": doc["ab"],
-                        "change": "assigned",
-                    },
-                )
-            )
         return plan
 
 
@@ -642,6 +587,11 @@ def _feature_code(feature: Any) -> str:
     """The grid code a GeoJSON feature names ('' when it names none)."""
     props = feature.get("properties") if isinstance(feature, dict) else None
     return str(props.get("code") or "") if isinstance(props, dict) else ""
+
+
+def _post_of(staff: dict) -> dict:
+    """A dataset's staff entry (it also names roles and scopes for identity) as a post."""
+    return {k: staff.get(k) for k in posts.EDITABLE if k in staff}
 
 
 def _user_id(staff: dict, user_ids: dict[str, str]) -> str | None:

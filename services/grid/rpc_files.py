@@ -54,12 +54,18 @@ class FileRpc(GridBase):
         prefix in scope: {filename, content_type, content_b64, rows}. Phones are unmasked
         only for roles that need them, and such an export is audited."""
         caller.require_visible(prefix, "prefix")
-        actor, roles = caller.actor, list(caller.roles)
-        unmasked = domain.may_unmask(roles)
+        unmasked = domain.may_unmask(caller.roles)
         out = exporting.export(self.store, kind, fmt, prefix, unmasked)
         if unmasked and kind in ("households", "places", "staff"):
-            self._audit(
-                "export_unmasked", actor, roles, None, prefix=prefix, export=kind, rows=out["rows"]
+            audit.write(
+                self.store,
+                self.clock.now(),
+                "export_unmasked",
+                caller,
+                None,
+                prefix=prefix,
+                export=kind,
+                rows=out["rows"],
             )
         out["content_b64"] = base64.b64encode(out.pop("content")).decode()
         return out

@@ -2,17 +2,15 @@
 
 from __future__ import annotations
 
-from collections import defaultdict
 from datetime import datetime
 from typing import Any
 
 from contracts.caller import Caller
 from contracts.errors import NotFound, ValidationFailed
 from contracts.grid import VISIT_LOGGED
-from services.grid import domain, households
+from services.grid import domain, households, posts
 from services.grid.answers import _iso, visit_out
 from services.grid.base import GridBase, grid_rpc
-from services.grid.posts import view as post_out
 from services.grid.storage import new_id
 
 
@@ -155,7 +153,7 @@ class VisitRpc(GridBase):
                     "level": grid["level"],
                     **{
                         k: v
-                        for k, v in post_out(p).items()
+                        for k, v in posts.view(p).items()
                         if k in ("post", "post_zh", "ab", "absent")
                     },
                     "coverage": cov,
@@ -171,32 +169,21 @@ class VisitRpc(GridBase):
         caller.require_visible(code, "grid_code")
         self._grid_or_404(code)
         now = self.clock.now()
-        grids = self.store.grids_under(code)
         rows = self.store.duty_rows(code)
-        posts = defaultdict(list)
-        for p in self.store.posts_under(domain.grid_ancestors(code)[0]):
-            posts[p["grid_code"]].append(p)
+        by_grid = posts.by_grid(self.store.posts_under(domain.grid_ancestors(code)[0]))
         out = []
-        for g in grids:
+        for g in self.store.grids_under(code):
             mine = [r for r in rows if r["grid_code"].startswith(g["_id"])]
             cov = self._coverage(g, mine, now)
             cov.pop("overdue_ids")
-            found = domain.resolve_on_duty(g["_id"], posts)
-            on_duty = None
-            if found:
-                p = next(
-                    x
-                    for x in posts[found.grid_code]
-                    if x["user_id"] == found.user_id and x["post"] == found.post
-                )
-                on_duty = {**post_out(p), "handled_at": found.grid_code}
+            on_duty = posts.on_duty(g["_id"], by_grid)
             out.append(
                 {
                     "code": g["_id"],
                     "name": g["name"],
                     "level": g["level"],
                     "on_duty": on_duty,
-                    "posts": [post_out(p) for p in posts[g["_id"]]],
+                    "posts": [posts.view(p) for p in by_grid[g["_id"]]],
                     "coverage": cov,
                 }
             )

@@ -64,6 +64,10 @@ class GridStore:
         self.visits.create_index([("worker_id", ASCENDING), ("occurred_at", DESCENDING)])
         self.visits.create_index([("grid_code", ASCENDING), ("occurred_at", DESCENDING)])
         self.audit.create_index([("at", DESCENDING)])
+        # Posts and visits were kept without versions before every record was versioned
+        # (versions.py): give the old ones theirs, once.
+        for collection in (self.posts, self.visits):
+            collection.update_many({"version": {"$exists": False}}, {"$set": {"version": 1}})
 
     def ping(self) -> None:
         self.db.command("ping")
@@ -290,29 +294,18 @@ class GridStore:
     def post(self, post_id: str, session=None) -> dict | None:
         return self.posts.find_one({"_id": post_id}, session=session)
 
-    def put_post(self, doc: dict, session=None) -> str:
-        current = self.posts.find_one({"_id": doc["_id"]}, session=session)
-        if current is None:
-            self.posts.insert_one(doc, session=session)
-            return "created"
-        changes = {
-            k: v for k, v in doc.items() if k not in ("assigned_at",) and current.get(k) != v
-        }
-        if not changes:
-            return "unchanged"
-        self.posts.update_one({"_id": doc["_id"]}, {"$set": changes}, session=session)
-        return "updated"
+    def posts_by_ids(self, ids: Iterable[str], session=None) -> dict[str, dict]:
+        found = self.posts.find({"_id": {"$in": sorted(set(ids))}}, session=session)
+        return {d["_id"]: d for d in found}
+
+    def insert_posts(self, docs: list[dict], session) -> None:
+        self._insert(self.posts, docs, session, _post_exists)
+
+    def replace_posts(self, docs: list[dict], session) -> list[str]:
+        return self._replace(self.posts, docs, session, _post_exists)
 
     def delete_post(self, post_id: str, session=None) -> bool:
         return self.posts.delete_one({"_id": post_id}, session=session).deleted_count == 1
-
-    def set_absent(self, grid_code: str, user_id: str, absent: bool, session=None) -> int:
-        result = self.posts.update_many(
-            {"grid_code": grid_code, "user_id": user_id},
-            {"$set": {"absent": absent}},
-            session=session,
-        )
-        return result.matched_count
 
     # --- reserve team and party overlay ------------------------------------------------
     def reserve_of(self, code: str) -> list[dict]:
@@ -392,6 +385,10 @@ def _duplicate(exc: BulkWriteError, chunk: list[dict], exists: Callable[[dict], 
     if dup is None:
         return exc
     return exists(chunk[dup.get("index", 0)])
+
+
+def _post_exists(doc: dict) -> AlreadyExists:
+    return AlreadyExists("this post is already held", details={"post": doc["_id"]})
 
 
 def _grid_exists(doc: dict) -> AlreadyExists:

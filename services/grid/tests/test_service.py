@@ -176,10 +176,14 @@ class FakeGridStore(GridStore):
             and v["occurred_at"] >= query["occurred_at"]["$gte"]
         )
 
-    def put_post(self, doc, session=None):
-        change = "unchanged" if self.posts_.get(doc["_id"]) == doc else "created"
-        self.posts_[doc["_id"]] = copy.deepcopy(doc)
-        return change
+    def posts_by_ids(self, ids, session=None):
+        return {i: copy.deepcopy(self.posts_[i]) for i in ids if i in self.posts_}
+
+    def insert_posts(self, docs, session):
+        self._insert(self.posts_, docs)
+
+    def replace_posts(self, docs, session):
+        return self._replace(self.posts_, docs)
 
     def post(self, post_id, session=None):
         return copy.deepcopy(self.posts_.get(post_id))
@@ -192,12 +196,6 @@ class FakeGridStore(GridStore):
 
     def posts_of_user(self, user_id):
         return [copy.deepcopy(p) for p in self.posts_.values() if p["user_id"] == user_id]
-
-    def set_absent(self, grid_code, user_id, absent, session=None):
-        for p in self.posts_.values():
-            if (p["grid_code"], p["user_id"]) == (grid_code, user_id):
-                p["absent"] = absent
-        return 1
 
     def write_audit(self, entry):
         self.audit_.append({"_id": f"a{len(self.audit_)}", **entry})
@@ -287,17 +285,6 @@ class FakeGridStore(GridStore):
 
     def record_import(self, doc, session=None):
         self.imports_[doc["_id"]] = copy.deepcopy(doc)
-
-    def insert_many(self, collection, docs, session=None):
-        target = {"households": self.households_, "places": self.places_, "posts": self.posts_}
-        if collection == "outbox":
-            self.outbox_.extend(copy.deepcopy(docs))
-            return
-        for doc in docs:
-            target[collection][doc["_id"]] = copy.deepcopy(doc)
-
-    def replace_many(self, collection, docs, session=None):
-        self.insert_many(collection, docs, session)
 
 
 class RecordingOutbox(OutboxWriter):
