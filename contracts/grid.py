@@ -57,6 +57,7 @@ class VisitLogged(Schema):
     worker_user_id = fields.String(required=True)
     kind = fields.String(required=True)
     occurred_at = fields.String(required=True)  # ISO 8601, UTC
+    actor = fields.String(required=True)  # who logged it (the worker, or who for them)
 
 
 class VisitVoided(Schema):
@@ -77,6 +78,7 @@ class VisitsOverdue(Schema):
     days_left = fields.Integer(required=True)
     user_ids = fields.List(fields.String(), required=True)  # the grid's posts to tell
     at = fields.String(required=True)
+    actor = fields.String(required=True)  # "service:grid": the daily digest
 
 
 EVENTS = {

@@ -475,6 +475,10 @@ class VisitIn(Schema):
     note = fields.String(allow_none=True, validate=validate.Length(max=2000))
 
 
+class VoidIn(Schema):
+    reason = fields.String(required=True, validate=validate.Length(min=1, max=200))
+
+
 class VisitListQuery(Schema):
     grid_code = fields.String(validate=validate.Regexp(GRID_CODE, error="not a grid code"))
     household_id = _text(64)
@@ -498,6 +502,9 @@ class VisitOut(Schema):
     findings = fields.Dict()
     case_draft = fields.Dict(allow_none=True)
     note = fields.String(allow_none=True)
+    voided = fields.Dict(
+        allow_none=True, metadata={"description": "{at, by, reason} once struck off"}
+    )
 
 
 class CoverageOut(Schema):

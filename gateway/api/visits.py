@@ -8,8 +8,8 @@ from __future__ import annotations
 
 from flask import Blueprint, jsonify
 
-from contracts.grid_http import CoverageOut, VisitIn, VisitListQuery, VisitOut
-from contracts.roles import RESIDENT_READERS, VISITORS
+from contracts.grid_http import CoverageOut, VisitIn, VisitListQuery, VisitOut, VoidIn
+from contracts.roles import GRID_KEEPERS, RESIDENT_READERS, VISITORS
 from gateway.api.grid_access import client_id, grid, query
 from gateway.body import json_body
 from gateway.security import current_caller, requires_roles
@@ -36,6 +36,22 @@ def log_visit():
         data["occurred_at"] = data["occurred_at"].isoformat()
     visit = grid("log_visit", data, cid, caller=current_caller())
     return jsonify(VisitOut().dump(visit)), 201
+
+
+@bp.post("/visits/<visit_id>/void")
+@requires_roles(*GRID_KEEPERS)
+def void_visit(visit_id: str):
+    """Strike off a visit logged in error, with a reason (kept in its history; points
+    reverse what it earned). The visit must lie in the caller's scopes (else 404); voiding
+    twice is once.
+    ---
+    security: bearer
+    requestBody: VoidIn
+    responses: {200: VisitOut, 400: Error, 401: Error, 403: Error, 404: Error}
+    """
+    data = json_body(VoidIn())
+    voided = grid("void_visit", visit_id, data["reason"], caller=current_caller())
+    return jsonify(VisitOut().dump(voided))
 
 
 @bp.get("/visits")

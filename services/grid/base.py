@@ -1,15 +1,14 @@
-"""What every part of the grid service shares: its dependencies and internal checks."""
+"""What every part of the grid service shares: its dependencies, and the RPC decorator."""
 
 from __future__ import annotations
 
 import os
-from datetime import datetime
 
 from nameko.dependency_providers import Config
 from nameko.rpc import rpc
 
 from contracts.errors import LianxinError, NotFound
-from services.grid import domain, importing
+from services.grid import importing
 from services.grid.locating import GridIndex, GridIndexProvider
 from services.grid.storage import GridStorage, GridStore
 from services.kit.clock import Clock, ClockProvider
@@ -30,7 +29,7 @@ grid_rpc = rpc(expected_exceptions=LianxinError)
 
 
 class GridBase:
-    """Dependencies and shared internals; the RPCs live in the rpc_* mixins."""
+    """The dependencies; the RPCs live in the rpc_* parts, the rules in the aggregates."""
 
     store: GridStore = GridStorage()
     outbox: OutboxWriter = Outbox("grid")
@@ -52,22 +51,6 @@ class GridBase:
         if doc is None:
             raise NotFound(details={"grid_code": code})
         return doc
-
-    def _coverage(self, grid: dict, rows: list, now: datetime) -> dict:
-        period = domain.duty_period(grid["level"], now)
-        duties = (
-            domain.HouseholdDuty(
-                id=r["_id"],
-                grid_code=r["grid_code"],
-                created_at=r["created_at"],
-                last_visit_at=r.get("last_visit_at"),
-                last_care_at=r.get("last_care_at"),
-                tags=tuple(r.get("tags", [])),
-            )
-            for r in rows
-        )
-        out = domain.coverage(duties, period, now).as_dict()
-        return {"code": grid["_id"], "name": grid["name"], "level": grid["level"], **out}
 
     def _after_import(self, importer: importing.Importer) -> None:
         self.outbox.wake()

@@ -18,7 +18,6 @@ from zoneinfo import ZoneInfo
 
 from contracts.grid_vocabulary import (
     DEDICATED_KINDS,
-    VISIT_KINDS,
 )
 
 LOCAL = ZoneInfo("Asia/Shanghai")
@@ -337,40 +336,17 @@ def grid_warnings(
 
 
 # --- visits and duties --------------------------------------------------------------------
-FINDING_KINDS = ("opinions", "hazards", "disputes")
 FUTURE_SLACK = timedelta(minutes=5)  # phone clocks run a little fast
 
 
-def check_visit(data: Mapping[str, Any], now: datetime) -> dict[str, str]:
-    problems: dict[str, str] = {}
-    if not str(data.get("household_id") or ""):
-        problems["household_id"] = "required"
-    if data.get("kind") not in VISIT_KINDS:
-        problems["kind"] = f"one of {list(VISIT_KINDS)}"
-    occurred = data.get("occurred_at")
-    try:
-        at = parse_time(occurred) if occurred else now
-        if at > now + FUTURE_SLACK:
-            problems["occurred_at"] = "in the future"
-        elif at < now - timedelta(days=366):
-            problems["occurred_at"] = "more than a year ago"
-    except ValueError:
-        problems["occurred_at"] = "an ISO 8601 time with a time zone"
-    findings = data.get("findings") or {}
-    if not isinstance(findings, Mapping):
-        problems["findings"] = f"an object with lists {list(FINDING_KINDS)}"
-    else:
-        for key, value in findings.items():
-            if key not in FINDING_KINDS:
-                problems[f"findings.{key}"] = f"unknown; known: {list(FINDING_KINDS)}"
-            elif not isinstance(value, list) or not all(isinstance(v, str) for v in value):
-                problems[f"findings.{key}"] = "a list of texts"
-    draft = data.get("case_draft")
-    if draft is not None and (not isinstance(draft, Mapping) or not draft.get("title")):
-        problems["case_draft"] = "an object with at least a title"
-    if len(str(data.get("note") or "")) > 2000:
-        problems["note"] = "at most 2000 characters"
-    return problems
+def visit_time_problem(at: datetime, now: datetime) -> str | None:
+    """Why a visit cannot have happened at `at` (None when it can): not in the future
+    beyond a phone clock's drift, not more than a year ago."""
+    if at > now + FUTURE_SLACK:
+        return "in the future"
+    if at < now - timedelta(days=366):
+        return "more than a year ago"
+    return None
 
 
 def parse_time(value: Any) -> datetime:
@@ -482,20 +458,40 @@ def coverage(households: Iterable[HouseholdDuty], period: Period, now: datetime)
     also need a care visit each calendar year.
     """
     result = Coverage(period=period, days_left=days_left(period, now))
-    prev = previous(period)
     year = year_of(now)
     for h in households:
         result.households += 1
         last = h.last_visit_at
         if last is not None and last >= period.start:
             result.visited += 1
-        elif h.created_at < prev.start and (last is None or last < prev.start):
+        elif is_overdue(h, period):
             result.overdue.append(h.id)
         if CARE_TAGS.intersection(h.tags):
             result.care_due += 1
             if h.last_care_at is not None and h.last_care_at >= year.start:
                 result.care_done += 1
     return result
+
+
+def is_overdue(h: HouseholdDuty, period: Period) -> bool:
+    """Not visited in `period`, and it missed the whole previous period although it was on
+    the roll then."""
+    last, before = h.last_visit_at, previous(period)
+    if last is not None and last >= period.start:
+        return False
+    return h.created_at < before.start and (last is None or last < before.start)
+
+
+def duty_of(row: Mapping[str, Any]) -> HouseholdDuty:
+    """What the duty engine needs of a stored household."""
+    return HouseholdDuty(
+        id=row["_id"],
+        grid_code=row["grid_code"],
+        created_at=row["created_at"],
+        last_visit_at=row.get("last_visit_at"),
+        last_care_at=row.get("last_care_at"),
+        tags=tuple(row.get("tags", [])),
+    )
 
 
 def latest(a: datetime | None, b: datetime | None) -> datetime | None:

@@ -5,14 +5,14 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Callable, Iterable, Iterator
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
-from pymongo import ASCENDING, DESCENDING, MongoClient, ReplaceOne, UpdateOne
+from pymongo import ASCENDING, DESCENDING, MongoClient, ReplaceOne, ReturnDocument
 from pymongo.client_session import ClientSession
 from pymongo.collection import Collection
 from pymongo.database import Database
-from pymongo.errors import BulkWriteError
+from pymongo.errors import BulkWriteError, DuplicateKeyError
 
 from contracts.errors import AlreadyExists
 from contracts.scope import narrowest, prefix_range
@@ -42,6 +42,7 @@ class GridStore:
         self.visits = db["visits"]
         self.audit = db["audit"]
         self.imports = db["imports"]
+        self.jobs = db["jobs"]
         self.commands = Commands(client, db)
 
     def prepare(self) -> None:
@@ -120,6 +121,10 @@ class GridStore:
             return set()
         found = self.divisions.find({"_id": {"$in": wanted}}, {"_id": 1}, session=session)
         return {d["_id"] for d in found}
+
+    def villages(self) -> list[str]:
+        """The codes of every village and community (12 digits): grids hang below them."""
+        return [d["_id"] for d in self.divisions.find({"level": "village"}, {"_id": 1})]
 
     def divisions_under(self, prefix: str | None = None) -> list[dict]:
         query = {"_id": prefix_range(prefix)} if prefix else {}
@@ -337,18 +342,81 @@ class GridStore:
         return list(self.party_links.find({"grid_code": prefix_range(prefix)}).sort("_id", 1))
 
     # --- visits ------------------------------------------------------------------------
-    def insert_visit(self, doc: dict, session=None) -> dict:
-        self.visits.insert_one(doc, session=session)
-        return doc
+    def visit(self, visit_id: str, session=None) -> dict | None:
+        return self.visits.find_one({"_id": visit_id}, session=session)
 
-    def visit(self, visit_id: str) -> dict | None:
-        return self.visits.find_one({"_id": visit_id})
+    def insert_visits(self, docs: list[dict], session) -> None:
+        self._insert(self.visits, docs, session, _visit_exists)
 
-    def visits_where(self, query: dict, limit: int = 100) -> list[dict]:
+    def replace_visits(self, docs: list[dict], session) -> list[str]:
+        return self._replace(self.visits, docs, session, _visit_exists)
+
+    def visits_of(
+        self,
+        household_id: str | None = None,
+        worker_id: str | None = None,
+        grid_prefix: str | None = None,
+        limit: int = 100,
+    ) -> list[dict]:
+        """Visits not voided, newest first, by household, worker and grid prefix."""
+        query: dict[str, Any] = {"voided": None}
+        if household_id:
+            query["household_id"] = household_id
+        if worker_id:
+            query["worker_id"] = worker_id
+        if grid_prefix:
+            query["grid_code"] = prefix_range(grid_prefix)
         return list(self.visits.find(query).sort("occurred_at", DESCENDING).limit(limit))
 
-    def count_visits(self, query: dict) -> int:
+    def count_visits(self, worker_id: str, grid_prefix: str, since: datetime) -> int:
+        """Visits (not voided) by a worker under a grid since a time."""
+        query = {
+            "worker_id": worker_id,
+            "grid_code": prefix_range(grid_prefix),
+            "occurred_at": {"$gte": since},
+            "voided": None,
+        }
         return self.visits.count_documents(query)
+
+    def last_visits(self, household_id: str, session) -> tuple[datetime | None, datetime | None]:
+        """When the household was last visited, and last visited with care (voided visits
+        do not count)."""
+        query = {"household_id": household_id, "voided": None}
+        found = {}
+        for key, extra in (("last", {}), ("care", {"kind": "care"})):
+            doc = self.visits.find_one(
+                {**query, **extra}, sort=[("occurred_at", DESCENDING)], session=session
+            )
+            found[key] = doc["occurred_at"] if doc else None
+        return found["last"], found["care"]
+
+    def set_last_visits(
+        self, household_id: str, last: datetime | None, care: datetime | None, session
+    ) -> None:
+        changes = {"last_visit_at": last, "last_care_at": care}
+        self.households.update_one({"_id": household_id}, {"$set": changes}, session=session)
+
+    # --- once-a-day jobs shared by every instance ------------------------------------------
+    def claim_job(self, job_id: str, now: datetime, stale_after: timedelta) -> dict | None:
+        """The job for this instance to run: a new claim, or one left unfinished by an
+        instance that died (claimed longer than `stale_after` ago); None when another
+        instance holds it or it is done. The unique `_id` makes the claim."""
+        try:
+            doc = {"_id": job_id, "claimed_at": now, "after": "", "done": False}
+            self.jobs.insert_one(doc)
+            return doc
+        except DuplicateKeyError:
+            return self.jobs.find_one_and_update(
+                {"_id": job_id, "done": False, "claimed_at": {"$lt": now - stale_after}},
+                {"$set": {"claimed_at": now}},
+                return_document=ReturnDocument.AFTER,
+            )
+
+    def advance_job(self, job_id: str, after: str, session, done: bool = False) -> None:
+        """Record how far a job got (in the transaction of the work done up to there)."""
+        self.jobs.update_one(
+            {"_id": job_id}, {"$set": {"after": after, "done": done}}, session=session
+        )
 
     # --- audit and imports -------------------------------------------------------------
     def write_audit(self, entry: dict) -> None:
@@ -364,19 +432,6 @@ class GridStore:
     def record_import(self, doc: dict, session=None) -> None:
         self.imports.replace_one({"_id": doc["_id"]}, doc, upsert=True, session=session)
 
-    def insert_many(self, collection: str, docs: list[dict], session=None) -> None:
-        for i in range(0, len(docs), BATCH):
-            self.db[collection].insert_many(docs[i : i + BATCH], ordered=True, session=session)
-
-    def replace_many(self, collection: str, docs: list[dict], session=None) -> None:
-        for i in range(0, len(docs), BATCH):
-            ops = [ReplaceOne({"_id": d["_id"]}, d) for d in docs[i : i + BATCH]]
-            self.db[collection].bulk_write(ops, ordered=True, session=session)
-
-    def bulk_update(self, collection: str, ops: list[UpdateOne], session=None) -> None:
-        for i in range(0, len(ops), BATCH):
-            self.db[collection].bulk_write(ops[i : i + BATCH], ordered=True, session=session)
-
 
 def _duplicate(exc: BulkWriteError, chunk: list[dict], exists: Callable[[dict], Any]):
     """The named error of a bulk write refused for a duplicate key (else the error itself)."""
@@ -385,6 +440,10 @@ def _duplicate(exc: BulkWriteError, chunk: list[dict], exists: Callable[[dict], 
     if dup is None:
         return exc
     return exists(chunk[dup.get("index", 0)])
+
+
+def _visit_exists(doc: dict) -> AlreadyExists:
+    return AlreadyExists("this visit is already recorded", details={"visit_id": doc["_id"]})
 
 
 def _post_exists(doc: dict) -> AlreadyExists:

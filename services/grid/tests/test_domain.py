@@ -8,7 +8,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from services.grid import domain, households
+from services.grid import domain, households, visits
 
 SH = domain.LOCAL
 
@@ -273,11 +273,9 @@ def test_coverage_counts_add_up(spec):
 def test_visit_checks():
     now = datetime(2024, 5, 1, tzinfo=UTC)
     ok = {"household_id": "h", "kind": "routine", "occurred_at": now.isoformat()}
-    assert domain.check_visit(ok, now) == {}
-    assert "kind" in domain.check_visit({**ok, "kind": "x"}, now)
+    assert visits.problems(ok, now) == {}
+    assert "kind" in visits.problems({**ok, "kind": "x"}, now)
     future = (now + timedelta(hours=1)).isoformat()
-    assert domain.check_visit({**ok, "occurred_at": future}, now) == {
-        "occurred_at": "in the future"
-    }
-    assert "occurred_at" in domain.check_visit({**ok, "occurred_at": "2024-05-01T10:00"}, now)
-    assert "findings.gossip" in domain.check_visit({**ok, "findings": {"gossip": []}}, now)
+    assert visits.problems({**ok, "occurred_at": future}, now) == {"occurred_at": "in the future"}
+    assert "occurred_at" in visits.problems({**ok, "occurred_at": "2024-05-01T10:00"}, now)
+    assert "findings.gossip" in visits.problems({**ok, "findings": {"gossip": []}}, now)

@@ -372,3 +372,35 @@ def test_client_ids_are_per_caller(small):
     assert again["id"] == mine["id"]
     with pytest.raises(IdempotencyConflict):
         grid.create_household(household("603"), "same-id-1", caller=who([L1], "u-b", WORKER))
+
+
+def test_two_instances_send_the_days_overdue_digest_once(small, container_factory, service_config):
+    """The digest is a timer in every instance: the day's unique job record lets one send."""
+    import eventlet
+    from nameko.testing.services import entrypoint_hook
+
+    from contracts.grid import VISITS_OVERDUE
+    from services.grid.domain import LOCAL
+    from services.kit import settings
+    from services.kit.clock import ClockProvider
+    from services.kit.mongo import connect
+
+    small.create_household(household("701"), "d-1", caller=who([L1], "u-a", WORKER))
+    later = (datetime.now(UTC) + timedelta(days=230)).astimezone(LOCAL).replace(hour=10)
+    instances = [container_factory(GridService, service_config) for _ in range(2)]
+    for container in instances:
+        container.start()
+        clock = next(d for d in container.extensions if isinstance(d, ClockProvider))
+        clock.clock.set(later)
+
+    def run(container):
+        with entrypoint_hook(container, "send_overdue_digest") as digest:
+            return digest()
+
+    sent = sorted(eventlet.spawn(run, c).wait() for c in instances)
+    assert sent == [0, 2]  # one instance sent L2's and L3's; the other found the day taken
+    db = connect(service_config["MONGO_URL"])[settings.db_name("grid", service_config)]
+    events = [e["event"] for e in db["outbox"].find({"event.type": VISITS_OVERDUE})]
+    assert sorted(e["payload"]["grid_code"] for e in events) == [L2, L3]
+    assert {e["payload"]["overdue"] for e in events} == {1}
+    assert run(instances[0]) == 0  # and that day is done

@@ -21,7 +21,14 @@ from contracts.errors import (
     ValidationFailed,
 )
 from contracts.events import payload_problems
-from contracts.grid import GRID_CHANGED, HOUSEHOLD_CHANGED, STAFF_ASSIGNED, VISIT_LOGGED
+from contracts.grid import (
+    GRID_CHANGED,
+    HOUSEHOLD_CHANGED,
+    STAFF_ASSIGNED,
+    VISIT_LOGGED,
+    VISIT_VOIDED,
+    VISITS_OVERDUE,
+)
 from services.grid import domain, importing
 from services.grid.locating import GridIndex
 from services.grid.service import GridService
@@ -60,7 +67,8 @@ class FakeGridStore(GridStore):
         self.party_links_: dict[str, dict] = {}
         self.imports_: dict[str, dict] = {}
         self.outbox_: list[dict] = []
-        self.visits_: list[dict] = []
+        self.visits_: dict[str, dict] = {}
+        self.jobs_: dict[str, dict] = {}
         self.audit_: list[dict] = []
         self.commands_: dict[str, dict] = {}
 
@@ -163,18 +171,64 @@ class FakeGridStore(GridStore):
             copy.deepcopy(h) for h in self.households_.values() if h["grid_code"].startswith(prefix)
         ]
 
-    def insert_visit(self, doc, session=None):
-        self.visits_.append(copy.deepcopy(doc))
-        return doc
+    def visit(self, visit_id, session=None):
+        return copy.deepcopy(self.visits_.get(visit_id))
 
-    def count_visits(self, query):
-        return sum(
-            1
-            for v in self.visits_
-            if v["worker_id"] == query["worker_id"]
-            and v["grid_code"].startswith(query["grid_code"]["$gte"])
-            and v["occurred_at"] >= query["occurred_at"]["$gte"]
+    def insert_visits(self, docs, session):
+        self._insert(self.visits_, docs)
+
+    def replace_visits(self, docs, session):
+        return self._replace(self.visits_, docs)
+
+    def visits_of(self, household_id=None, worker_id=None, grid_prefix=None, limit=100):
+        found = [
+            v
+            for v in self.visits_.values()
+            if not v.get("voided")
+            and v["household_id"] == (household_id or v["household_id"])
+            and v["worker_id"] == (worker_id or v["worker_id"])
+            and v["grid_code"].startswith(grid_prefix or "")
+        ]
+        found.sort(key=lambda v: v["occurred_at"], reverse=True)
+        return copy.deepcopy(found[:limit])
+
+    def count_visits(self, worker_id, grid_prefix, since):
+        return len(
+            [
+                v
+                for v in self.visits_of(worker_id=worker_id, grid_prefix=grid_prefix, limit=10**6)
+                if v["occurred_at"] >= since
+            ]
         )
+
+    def last_visits(self, household_id, session):
+        mine = self.visits_of(household_id=household_id, limit=10**6)
+        care = [v for v in mine if v["kind"] == "care"]
+        return (mine[0]["occurred_at"] if mine else None, care[0]["occurred_at"] if care else None)
+
+    def set_last_visits(self, household_id, last, care, session):
+        self.households_[household_id].update(last_visit_at=last, last_care_at=care)
+
+    def villages(self):
+        return [c for c in self.divisions_ if len(c) == 12]
+
+    def claim_job(self, job_id, now, stale_after):
+        job = self.jobs_.get(job_id)
+        if job is None:
+            job = self.jobs_[job_id] = {
+                "_id": job_id,
+                "claimed_at": now,
+                "after": "",
+                "done": False,
+            }
+            return copy.deepcopy(job)
+        if job["done"] or job["claimed_at"] >= now - stale_after:
+            return None
+        job["claimed_at"] = now
+        return copy.deepcopy(job)
+
+    def advance_job(self, job_id, after, session, done=False):
+        self.jobs_[job_id].update(after=after, done=done)
 
     def posts_by_ids(self, ids, session=None):
         return {i: copy.deepcopy(self.posts_[i]) for i in ids if i in self.posts_}
@@ -430,8 +484,9 @@ def test_visit_event_and_quarterly_coverage(service):
         "worker_user_id",
         "kind",
         "occurred_at",
+        "actor",  # every event says who made the change (DESIGN §8)
     }
-    assert (event["grid_code"], event["worker_user_id"]) == (L3, "a")
+    assert (event["grid_code"], event["worker_user_id"], event["actor"]) == (L3, "a", "a")
     cov = service.grid_coverage(L2, caller=who(SCOPES))
     assert (cov["period"], cov["visited"], cov["care_done"], cov["days_left"]) == (
         "2024Q2",
@@ -681,3 +736,67 @@ def test_no_two_parts_of_the_service_define_the_same_name():
                 continue
             assert name not in seen, f"{name} is defined in {seen[name]} and {part.__name__}"
             seen[name] = part.__name__
+
+
+# --- striking off a visit, and the daily digest of overdue households --------------------------
+def test_a_leader_voids_a_visit_and_the_household_counts_it_no_more(service):
+    worker, leader = who(SCOPES, "a", WORKER), who(SCOPES, "lead", ["grid_leader"])
+    h = service.create_household(a_household(), "c-1", caller=worker)
+    earlier = (NOW - timedelta(days=3)).isoformat()
+    care = service.log_visit(
+        {"household_id": h["id"], "kind": "care", "occurred_at": earlier}, "v-1", caller=worker
+    )
+    routine = service.log_visit({"household_id": h["id"], "kind": "routine"}, "v-2", caller=worker)
+    assert service.store.households_[h["id"]]["last_visit_at"] > domain.parse_time(earlier)
+
+    with pytest.raises(Forbidden):  # a worker may not strike off visits
+        service.void_visit(routine["id"], "记错了", caller=worker)
+    with pytest.raises(NotFound):  # nor may a leader elsewhere
+        service.void_visit(routine["id"], "记错了", caller=who([OTHER], "x", ["grid_leader"]))
+    with pytest.raises(ValidationFailed) as empty:
+        service.void_visit(routine["id"], "  ", caller=leader)
+    assert "reason" in empty.value.details
+
+    voided = service.void_visit(routine["id"], "误登记", caller=leader)
+    assert (voided["voided"]["by"], voided["voided"]["reason"]) == ("lead", "误登记")
+    (event,) = service.outbox.of(VISIT_VOIDED)
+    assert (event["visit_id"], event["actor"], event["worker_user_id"]) == (
+        routine["id"],
+        "lead",
+        "a",
+    )
+    stored = service.store.visits_[routine["id"]]
+    assert stored["history"][-1]["action"] == "voided" and stored["history"][-1]["by"] == "lead"
+    household = service.store.households_[h["id"]]
+    assert household["last_visit_at"] == domain.parse_time(earlier)  # worked out again
+    assert household["last_care_at"] == domain.parse_time(earlier)
+    assert [v["id"] for v in service.list_visits(household_id=h["id"], caller=leader)] == [
+        care["id"]
+    ]
+    # voiding again changes nothing and says nothing twice
+    assert service.void_visit(routine["id"], "再来", caller=leader)["voided"]["reason"] == "误登记"
+    assert len(service.outbox.of(VISIT_VOIDED)) == 1
+    assert service.get_visit(routine["id"], caller=TRUSTED)["voided"]["reason"] == "误登记"
+
+
+def test_the_overdue_digest_goes_out_once_a_day_per_grid_to_its_posts(service):
+    service.create_household(a_household(), "c-1", caller=who(SCOPES, "a", WORKER))
+    # two quarters on, 07:00 in Shanghai: too early for the day's digest
+    service.clock.set(datetime(2024, 11, 20, 7, 0, tzinfo=domain.LOCAL))
+    assert service.send_overdue_digest() == 0
+    service.clock.set(datetime(2024, 11, 20, 9, 30, tzinfo=domain.LOCAL))
+    assert service.send_overdue_digest() == 2
+    sent = {p["grid_code"]: p for p in service.outbox.of(VISITS_OVERDUE)}
+    assert set(sent) == {L2, L3}  # the level-1 grid keeps a yearly duty: not in the digest
+    assert (sent[L2]["overdue"], sent[L2]["user_ids"], sent[L2]["period"]) == (
+        1,
+        ["a", "b"],
+        "2024Q4",
+    )
+    assert sent[L3]["user_ids"] == [] and sent[L2]["actor"] == "service:grid"
+    assert sent[L2]["days_left"] == 42
+    # the same day again (this instance or another): nothing more; the next day: again
+    assert service.send_overdue_digest() == 0
+    service.clock.advance(timedelta(days=1))
+    assert service.send_overdue_digest() == 2
+    assert len(service.outbox.of(VISITS_OVERDUE)) == 4
