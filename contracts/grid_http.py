@@ -8,7 +8,7 @@ range, inside the parent, no overlap), which names the problem in its 400.
 
 from __future__ import annotations
 
-from marshmallow import Schema, ValidationError, fields, validate, validates_schema
+from marshmallow import EXCLUDE, Schema, ValidationError, fields, validate, validates_schema
 
 from contracts.grid_vocabulary import (
     DEDICATED_KINDS,
@@ -79,6 +79,30 @@ class GridCreateIn(Schema):
     kind = fields.String(load_default="comprehensive", validate=validate.OneOf(GRID_KINDS))
     dedicated_kind = fields.String(allow_none=True, validate=validate.OneOf(DEDICATED_KINDS))
     boundary = GeometryField(allow_none=True)
+
+
+class GridPropertiesIn(Schema):
+    """The properties of a grid in a GeoJSON import (others a GIS tool adds are ignored)."""
+
+    class Meta:
+        unknown = EXCLUDE
+
+    code = _grid_code(required=True)
+    name = _text(60, required=True)
+    kind = fields.String(allow_none=True, validate=validate.OneOf(GRID_KINDS))
+    dedicated_kind = fields.String(allow_none=True, validate=validate.OneOf(DEDICATED_KINDS))
+    level = fields.Integer(allow_none=True, validate=validate.Range(min=1, max=3))
+
+
+class GridFeatureIn(Schema):
+    """One grid of a GeoJSON import: a Feature with its boundary and properties."""
+
+    class Meta:
+        unknown = EXCLUDE
+
+    type = fields.String(required=True, validate=validate.Equal("Feature"))
+    geometry = GeometryField(allow_none=True, load_default=None)
+    properties = fields.Nested(GridPropertiesIn, required=True)
 
 
 class GridUpdateIn(Schema):

@@ -8,7 +8,6 @@ from nameko.dependency_providers import Config
 from nameko.rpc import rpc
 
 from contracts.errors import LianxinError, NotFound
-from services.grid import importing
 from services.grid.locating import GridIndex, GridIndexProvider
 from services.grid.storage import GridStorage, GridStore
 from services.kit.clock import Clock, ClockProvider
@@ -51,8 +50,3 @@ class GridBase:
         if doc is None:
             raise NotFound(details={"grid_code": code})
         return doc
-
-    def _after_import(self, importer: importing.Importer) -> None:
-        self.outbox.wake()
-        for code, boundary, version in importer.changed_grids:
-            self.grid_index.put(code, boundary, version)

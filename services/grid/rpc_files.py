@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import base64
 
+from eventlet import tpool
 from nameko.events import BROADCAST, event_handler
 
 from contracts.caller import Caller
@@ -97,9 +98,21 @@ class FileRpc(GridBase):
         ]
 
     def _importer(self, caller: Caller) -> importing.Importer:
+        # decoding runs in a real thread (eventlet.tpool): a big or hostile file must not
+        # hold the other calls this instance answers meanwhile
         return importing.Importer(
-            self.store, self.outbox, self.clock.now(), self._key(), actor=caller.actor
+            self.store,
+            self.outbox,
+            self.clock.now(),
+            self._key(),
+            actor=caller.actor,
+            offload=tpool.execute,
         )
+
+    def _after_import(self, importer: importing.Importer) -> None:
+        self.outbox.wake()
+        for code, boundary, version in importer.changed_grids:
+            self.grid_index.put(code, boundary, version)
 
     # --- keep the locate index in step across instances --------------------------------
     @event_handler("grid", GRID_CHANGED, handler_type=BROADCAST, reliable_delivery=False)

@@ -767,3 +767,29 @@ def test_a_place_is_read_alone_within_scope(system, tokens):
     spec = system.call("GET", "/api/v1/openapi.json").json()
     assert "get" in spec["paths"]["/api/v1/places/{place_id}"]
     assert "delete" in spec["paths"]["/api/v1/grids/{code}/party-links/{member_key}"]
+
+
+def test_a_grid_import_cannot_slip_past_the_scope_check(system, tokens):
+    """Issue 7 §1, as the attacker did it: 海兴社区's admin (scope 330424001001) sends a
+    feature's properties as [key, value] pairs to create a grid in 滕泾村 and rename another.
+    Both are refused with a 400 naming the row; malformed properties are 400s, not 500s."""
+    admin, county = tokens["community01"], tokens["county"]
+    target = "330424104201-002-01-93"
+    theirs = "330424104201-001"
+    before = system.call("GET", f"/api/v1/grids/{theirs}", county).json()["name"]
+    square = [[120.843, 30.557], [120.8433, 30.557], [120.8433, 30.5573], [120.843, 30.5573]]
+    geometry = {"type": "Polygon", "coordinates": [[*square, square[0]]]}
+    for properties in (
+        [["code", target], ["name", "越界网格"]],
+        [["code", theirs], ["name", "被改名"]],
+        7,
+        "330424104201-002",
+        True,
+    ):
+        feature = {"type": "Feature", "geometry": geometry, "properties": properties}
+        body = json.dumps({"type": "FeatureCollection", "features": [feature]}).encode()
+        answer = imported(system, admin, "grids", body, "grids.geojson")
+        details = assert_error(answer, 400, "validation_failed")["details"]
+        assert details["bad_rows"][0]["row"] == 1, details
+    assert_error(system.call("GET", f"/api/v1/grids/{target}", county), 404, "not_found")
+    assert system.call("GET", f"/api/v1/grids/{theirs}", county).json()["name"] == before

@@ -404,3 +404,60 @@ def test_two_instances_send_the_days_overdue_digest_once(small, container_factor
     assert sorted(e["payload"]["grid_code"] for e in events) == [L2, L3]
     assert {e["payload"]["overdue"] for e in events} == {1}
     assert run(instances[0]) == 0  # and that day is done
+
+
+def xlsx_bomb(rows: int = 200_000) -> bytes:
+    """A 33 KB workbook whose sheet expands to `rows` rows (issue 7 §4)."""
+    import io
+    import re
+    import zipfile
+
+    import openpyxl
+
+    book = openpyxl.Workbook()
+    book.active.append(["grid_code", "building", "room", "name", "relation"])
+    plain = io.BytesIO()
+    book.save(plain)
+    out = io.BytesIO()
+    with zipfile.ZipFile(io.BytesIO(plain.getvalue())) as src, zipfile.ZipFile(out, "w") as dst:
+        for name in src.namelist():
+            data = src.read(name)
+            if name == "xl/worksheets/sheet1.xml":
+                body = b'<row><c t="inlineStr"><is><t>x</t></is></c></row>' * rows
+                data = re.sub(
+                    rb"<sheetData>.*</sheetData>|<sheetData\s*/>",
+                    b"<sheetData>" + body + b"</sheetData>",
+                    data,
+                    flags=re.S,
+                )
+            dst.writestr(name, data, zipfile.ZIP_DEFLATED)
+    return out.getvalue()
+
+
+def test_an_xlsx_bomb_is_refused_while_grid_reads_stay_fast(small, service_config):
+    import time
+
+    import eventlet
+
+    bomb = xlsx_bomb()
+    assert len(bomb) < 100_000
+    content = base64.b64encode(bomb).decode()
+
+    def load_bomb():
+        with ClusterRpcProxy(service_config, timeout=60) as other:
+            with pytest.raises(ValidationFailed) as refused:
+                other.grid.import_file("households", "bomb.xlsx", content, caller=who([L1]))
+            return refused.value.details
+
+    importing = eventlet.spawn(load_bomb)
+    eventlet.sleep(0.2)  # the file is on its way and being read
+    waits = []
+    while not importing.dead:
+        started = time.perf_counter()
+        assert small.get_grid(L2, caller=ADMIN)["code"] == L2
+        waits.append(time.perf_counter() - started)
+        eventlet.sleep(0.05)
+    details = importing.wait()
+    assert "rows" in details["file"] and details["limit"] == 50_000  # stopped at the cap
+    assert len(waits) >= 3, waits  # reads were answered while the bomb was being read …
+    assert max(waits) < 0.75, waits  # … each well before reading it was done

@@ -800,3 +800,35 @@ def test_the_overdue_digest_goes_out_once_a_day_per_grid_to_its_posts(service):
     service.clock.advance(timedelta(days=1))
     assert service.send_overdue_digest() == 2
     assert len(service.outbox.of(VISITS_OVERDUE)) == 4
+
+
+def test_grid_import_rows_are_loaded_through_their_schema_before_the_scope_check(service):
+    """Issue 7 §1: `properties` as a list of [key, value] pairs read as "no code" to the
+    scope check and as a code to the writer. Now every feature is loaded through its schema
+    first; the scope check and the writer read the same loaded value; a malformed feature
+    is a bad row (400), never a 500 and never a grid."""
+    box = quad_geojson([(120.9405, 30.52), (120.941, 30.52), (120.941, 30.521), (120.9405, 30.521)])
+    events = len(service.outbox.events)
+    for properties in (
+        [["code", OTHER], ["name", "越界网格"]],  # the bypass
+        [["code", L2], ["name", "改名"]],  # a rename the same way
+        7,
+        "330424001001-002",
+        True,
+        None,
+    ):
+        feature = {"type": "Feature", "geometry": box, "properties": properties}
+        text = json.dumps({"type": "FeatureCollection", "features": [feature]})
+        with pytest.raises(ValidationFailed) as refused:
+            service.import_file("grids", "g.geojson", b64(text), caller=who(SCOPES))
+        (bad,) = refused.value.details["bad_rows"]
+        assert bad["row"] == 1 and "properties" in json.dumps(bad["problems"])
+    assert OTHER not in service.store.grids_ and service.store.grids_[L2]["name"] == "1幢"
+    assert len(service.outbox.events) == events
+    # a feature that names no code at all is refused too, not waved through
+    nameless = {"type": "Feature", "geometry": box, "properties": {"name": "无编码"}}
+    text = json.dumps({"type": "FeatureCollection", "features": [nameless, "not a feature"]})
+    with pytest.raises(ValidationFailed) as refused:
+        service.import_file("grids", "g.geojson", b64(text), caller=who(SCOPES))
+    assert [r["row"] for r in refused.value.details["bad_rows"]] == [1, 2]
+    assert "properties.code" in refused.value.details["bad_rows"][0]["problems"]
