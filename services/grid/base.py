@@ -9,7 +9,7 @@ from nameko.rpc import rpc
 
 from contracts.errors import LianxinError, NotFound
 from services.grid.locating import GridIndex, GridIndexProvider
-from services.grid.storage import GridStorage, GridStore
+from services.grid.storage import GridStorage, Registry
 from services.kit.clock import Clock, ClockProvider
 from services.kit.outbox import Outbox, OutboxWriter
 
@@ -30,7 +30,7 @@ grid_rpc = rpc(expected_exceptions=LianxinError)
 class GridBase:
     """The dependencies; the RPCs live in the rpc_* parts, the rules in the aggregates."""
 
-    store: GridStore = GridStorage()
+    store: Registry = GridStorage()
     outbox: OutboxWriter = Outbox("grid")
     clock: Clock = ClockProvider()
     grid_index: GridIndex = GridIndexProvider()

@@ -6,7 +6,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Callable, Iterable, Iterator
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, Protocol, runtime_checkable
 
 from pymongo import ASCENDING, DESCENDING, MongoClient, ReplaceOne, ReturnDocument
 from pymongo.client_session import ClientSession
@@ -16,7 +16,7 @@ from pymongo.errors import BulkWriteError, DuplicateKeyError
 
 from contracts.errors import AlreadyExists
 from contracts.scope import narrowest, prefix_range
-from services.grid import households, places
+from services.grid import audit, divisions, grids, households, party, places, posts, reserve, visits
 from services.kit.commands import Commands
 from services.kit.mongo import MongoProvider, in_transaction
 
@@ -27,7 +27,64 @@ def new_id() -> str:
     return uuid.uuid4().hex
 
 
+@runtime_checkable
+class Registry(
+    grids.Store,
+    divisions.Store,
+    households.Store,
+    places.Store,
+    posts.Store,
+    reserve.Store,
+    party.Store,
+    visits.Store,
+    audit.Store,
+    Protocol,
+):
+    """What the grid service asks of its storage: each aggregate's verbs (in its module)
+    and the reads the RPCs make across them. `GridStore` is the MongoDB one; the unit tests'
+    fake implements the same Protocol. No verb takes a raw query."""
+
+    def ping(self) -> None: ...
+    def transaction(self, work: Callable[[Any], Any]) -> Any: ...
+    def run_command(self, kind: str, client_id: str, body: Any, execute: Callable) -> Any: ...
+    def division(self, code: str, session: Any = None) -> dict | None: ...
+    def villages(self) -> list[str]: ...
+    def posts_of_grid(self, code: str, session: Any = None) -> list[dict]: ...
+    def posts_under(self, prefix: str, session: Any = None) -> list[dict]: ...
+    def posts_of_user(self, user_id: str) -> list[dict]: ...
+    def search_households(
+        self,
+        prefixes: Iterable[str],
+        name: str | None = None,
+        tag: str | None = None,
+        building: str | None = None,
+        limit: int = 50,
+        skip: int = 0,
+    ) -> list[dict]: ...
+    def households_by_id_hash(self, id_hash: str, prefixes: Iterable[str]) -> list[dict]: ...
+    def duty_rows(self, prefix: str) -> list[dict]: ...
+    def household_grid_codes(self, prefix: str) -> list[str]: ...
+    def households_in(self, prefix: str, session: Any = None) -> Iterator[dict]: ...
+    def places_under(
+        self, prefix: str, kind: str | None = None, limit: int = 500
+    ) -> list[dict]: ...
+    def visits_of(
+        self,
+        household_id: str | None = None,
+        worker_id: str | None = None,
+        grid_prefix: str | None = None,
+        limit: int = 100,
+    ) -> list[dict]: ...
+    def count_visits(self, worker_id: str, grid_prefix: str, since: datetime) -> int: ...
+    def claim_job(self, job_id: str, now: datetime, stale_after: timedelta) -> dict | None: ...
+    def advance_job(self, job_id: str, after: str, session: Any, done: bool = False) -> None: ...
+    def import_record(self, digest: str) -> dict | None: ...
+    def record_import(self, doc: dict, session: Any = None) -> None: ...
+
+
 class GridStore:
+    """The Registry over MongoDB (the `wg_grid` database)."""
+
     def __init__(self, client: MongoClient, db: Database):
         self.client = client
         self.db = db

@@ -26,7 +26,7 @@ from contracts.caller import Caller
 from contracts.errors import ValidationFailed
 from services.grid import divisions, party, posts, reserve
 from services.grid.importing import apply, columns, decoding, plan
-from services.grid.storage import GridStore
+from services.grid.storage import Registry
 from services.grid.versions import Outbox
 
 KINDS = ("grids", "households", "places", "staff")
@@ -39,13 +39,13 @@ def _here(work: Callable[..., Any], *args: Any) -> Any:
 
 
 class Importer:
-    """Plans and applies imports against a GridStore (no nameko here: the benchmarks and
+    """Plans and applies imports against a Registry (no nameko here: the benchmarks and
     the service use it alike). `offload` runs the decoding; the service passes
     eventlet.tpool.execute so a big file does not hold its other calls."""
 
     def __init__(
         self,
-        store: GridStore,
+        store: Registry,
         outbox: Outbox,
         now: datetime,
         key: bytes,

@@ -15,7 +15,7 @@ from typing import Any
 
 from services.grid import grids, households, places, posts
 from services.grid.importing.plan import Plan
-from services.grid.storage import GridStore
+from services.grid.storage import Registry
 from services.grid.versions import Outbox
 
 SAVES = {
@@ -26,7 +26,7 @@ SAVES = {
 }
 
 
-def apply(store: GridStore, outbox: Outbox, plan: Plan) -> list[tuple[str, Any, int]]:
+def apply(store: Registry, outbox: Outbox, plan: Plan) -> list[tuple[str, Any, int]]:
     """Write the plan; answers the grids changed (code, boundary, version), for the locate
     index once the transaction has committed."""
     if plan.changes:
@@ -38,7 +38,7 @@ def apply(store: GridStore, outbox: Outbox, plan: Plan) -> list[tuple[str, Any, 
 
 
 def remember(
-    store: GridStore,
+    store: Registry,
     digest: str,
     report: dict,
     *,

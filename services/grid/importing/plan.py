@@ -22,7 +22,7 @@ from contracts.caller import Caller
 from contracts.grid_http import GridFeatureIn, GridPostIn, HouseholdCreateIn, PlaceCreateIn
 from services.grid import domain, grids, households, places, posts
 from services.grid.importing.columns import Record
-from services.grid.storage import GridStore, new_id
+from services.grid.storage import Registry, new_id
 from services.grid.versions import Change
 from services.kit.inputs import flatten
 
@@ -102,7 +102,7 @@ def refuse_outside(plan: Plan, records: list[Record], caller: Caller) -> dict | 
 class Planner:
     """Turns loaded records into a Plan through the aggregates (no nameko, no writes)."""
 
-    def __init__(self, store: GridStore, now: datetime, key: bytes, actor: str):
+    def __init__(self, store: Registry, now: datetime, key: bytes, actor: str):
         self.store = store
         self.now = now
         self.key = key

@@ -32,7 +32,7 @@ from contracts.grid import (
 from services.grid import domain, importing
 from services.grid.locating import GridIndex
 from services.grid.service import GridService
-from services.grid.storage import GridStore
+from services.grid.storage import Registry
 from services.grid.synthetic import quad_geojson
 from services.kit.clock import SettableClock
 from services.kit.commands import body_digest
@@ -53,8 +53,8 @@ def who(scopes, actor: str = "x", roles=()) -> Caller:
     return Caller(actor, tuple(roles), tuple(scopes))
 
 
-class FakeGridStore(GridStore):
-    """GridStore's verbs over dicts: no database, same answers."""
+class FakeGridStore:
+    """The storage Registry's verbs over dicts: no database, same answers."""
 
     def __init__(self):  # no client, no db
         self.grids_: dict[str, dict] = {}
@@ -299,6 +299,32 @@ class FakeGridStore(GridStore):
 
     def replace_places(self, docs, session):
         return self._replace(self.places_, docs)
+
+    def places_by_keys(self, keys, session=None):
+        return {
+            p["place_key"]: copy.deepcopy(p)
+            for p in self.places_.values()
+            if p["place_key"] in keys
+        }
+
+    def places_under(self, prefix, kind=None, limit=500):
+        found = [p for k, p in sorted(self.places_.items()) if p["grid_code"].startswith(prefix)]
+        return copy.deepcopy([p for p in found if kind in (None, p["kind"])][: limit or None])
+
+    def search_households(self, prefixes, name=None, tag=None, building=None, limit=50, skip=0):
+        found = [
+            h
+            for h in self.duty_rows("")
+            if any(h["grid_code"].startswith(p) for p in prefixes)
+            and (not name or any(n.startswith(name) for n in h["names"]))
+            and (not tag or tag in h["tags"])
+            and (not building or h["address"]["building"] == building)
+        ]
+        found.sort(key=lambda h: (h["grid_code"], h["address_key"]))
+        return found[skip : skip + limit]
+
+    def households_in(self, prefix, session=None):
+        return iter(sorted(self.duty_rows(prefix), key=lambda h: h["address_key"]))
 
     def reserve_of(self, code):
         return [copy.deepcopy(r) for r in self.reserve_.values() if r["grid_code"] == code]
@@ -724,6 +750,11 @@ def test_a_file_over_the_record_limit_is_refused_before_anything_is_written(serv
     assert service.store.households_ == {} and service.store.outbox_ == []
     importer.max_records = 3
     assert importer.run("households", "big.csv", text.encode(), caller=who(SCOPES))["created"] == 3
+
+
+def test_the_fake_store_is_a_whole_registry():
+    """The fake implements the storage Protocol the service is written against."""
+    assert isinstance(FakeGridStore(), Registry)
 
 
 def test_no_two_parts_of_the_service_define_the_same_name():
