@@ -24,6 +24,7 @@ from services.grid.generator import JiaxingCity
 from services.grid.importing import Importer
 from services.grid.importing.decoding import Limits
 from services.grid.storage import GridStore, new_id
+from services.grid.versions import Stamp
 from services.kit.mongo import connect
 from services.kit.outbox import OutboxWriter
 from tests.realparts import embedded_mongo
@@ -46,7 +47,7 @@ def seed_grids(store: GridStore, city: JiaxingCity, micro_grids: int) -> list[st
     now = datetime.now(UTC)
     for code, level, _ in city.grids():
         fields = {"name": code, "kind": "comprehensive", "dedicated_kind": None, "boundary": None}
-        docs.append(grids.record(code, fields, now=now, actor="bench"))
+        docs.append(grids.record(code, fields, Stamp(now, "bench")))
         if level == 2:
             micro.append(code)
             if len(micro) >= micro_grids:
@@ -115,7 +116,7 @@ def bench_search(store: GridStore, city: JiaxingCity, n: int, queries: int) -> N
             loaded -= 1  # the import benchmark put the first ones in already
             continue
         fields = households.fields(h, None, KEY, new_id)
-        batch.append(households.record(fields, now=now, actor="bench", new_id=new_id))
+        batch.append(households.record(fields, Stamp(now, "bench"), new_id))
         if len(batch) == 5000:
             store.insert_households(batch, None)
             batch = []
@@ -135,7 +136,7 @@ def bench_search(store: GridStore, city: JiaxingCity, n: int, queries: int) -> N
         }
         for kind, query in cases.items():
             t = time.perf_counter()
-            store.search_households([scope], limit=50, **query)
+            store.search_households([scope], households.Search(**query), 50, 0)
             kinds[kind].append((time.perf_counter() - t) * 1000)
     for kind, times in kinds.items():
         times.sort()

@@ -1,39 +1,26 @@
 """The roles a user can hold, their Chinese labels, and who may do what in the grid
-registry. Standard library only; the PWA gets the labels as JSON (contracts/labels.py)."""
+registry: read from contracts/vocabulary.json, which the PWA imports too. Standard
+library only."""
 
-ROLE_LABELS = {
-    "resident": "居民",
-    "grid_worker": "网格员",
-    "grid_leader": "网格长",
-    "instructor": "网格指导员",
-    "community_admin": "社区管理员",
-    "town_admin": "镇街管理员",
-    "county_admin": "县级管理员",
-    "department_staff": "部门工作人员",
-    "merchant_staff": "超市收银员",
-    "operator": "平台运维",
-}
+from __future__ import annotations
+
+from contracts.grid_vocabulary import VOCABULARY
+
+ROLE_LABELS: dict[str, str] = VOCABULARY["roles"]
 ROLES = tuple(ROLE_LABELS)
 
-# --- the grid registry: who may do what (the gateway's decorators and the service agree) ---
+_GROUPS: dict[str, list[str]] = VOCABULARY["role_groups"]
 # the registry itself: grids, divisions, posts, imports, exports
-GRID_ADMINS = ("operator", "county_admin", "town_admin", "community_admin")
+GRID_ADMINS = tuple(_GROUPS["grid_admins"])
 # read resident data (household files, places, visits) in their scopes
-RESIDENT_READERS = (
-    "grid_worker",
-    "grid_leader",
-    "instructor",
-    "community_admin",
-    "town_admin",
-    "county_admin",
-)
+RESIDENT_READERS = tuple(_GROUPS["resident_readers"])
 # write resident data (household files, places)
-RESIDENT_EDITORS = ("grid_worker", "grid_leader", "community_admin", "town_admin", "county_admin")
+RESIDENT_EDITORS = tuple(_GROUPS["resident_editors"])
 # log home visits
-VISITORS = ("grid_worker", "grid_leader")
+VISITORS = tuple(_GROUPS["visitors"])
 # see the duty board and the grid-rule warnings of their grids
-GRID_LEADERS = ("grid_leader", "instructor", *GRID_ADMINS)
+GRID_LEADERS = tuple(_GROUPS["grid_leaders"])
 # strike off a visit logged in error, mark a worker absent, keep the reserve and party links
-GRID_KEEPERS = ("grid_leader", *GRID_ADMINS)
+GRID_KEEPERS = tuple(_GROUPS["grid_keepers"])
 # staff with posts on grids
-GRID_STAFF = ("grid_worker", "grid_leader", "instructor")
+GRID_STAFF = tuple(_GROUPS["grid_staff"])

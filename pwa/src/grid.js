@@ -4,10 +4,10 @@ import { NetworkError } from './api.js';
 import { h } from './dom.js';
 import { isOnline } from './network.js';
 import { currentUser } from './session.js';
-import vocabulary from './vocabulary.json';
+import vocabulary from '../../contracts/vocabulary.json';
 
-// The labels come from contracts/ (contracts/labels.py writes vocabulary.json): one list for
-// the services, the gateway and this app.
+// The labels are contracts/vocabulary.json, imported when the app is built: one list for the
+// services, the gateway and this app.
 export const TAGS = vocabulary.tags;
 export const RELATIONS = vocabulary.relations;
 export const TENURES = vocabulary.tenures;
@@ -17,10 +17,10 @@ export const POSTS = vocabulary.posts;
 export const GRID_LEVELS = vocabulary.grid_levels;
 export const VISITS_URL = '/api/v1/visits';
 
-/** May the signed-in user do `what` ('visit', 'keep_grid')? Only hides what the gateway
- * would refuse (403); the gateway decides. */
-export function may(what) {
-  const allowed = vocabulary.may[what] || [];
+/** Is the signed-in user in a role group ('visitors', 'grid_keepers', … of contracts)? Only
+ * hides what the gateway would refuse (403); the gateway decides. */
+export function may(group) {
+  const allowed = vocabulary.role_groups[group] || [];
   return (currentUser()?.roles || []).some((role) => allowed.includes(role));
 }
 

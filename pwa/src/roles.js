@@ -1,7 +1,7 @@
 // Role codes from the identity service, their Chinese names, and which home each one gets.
-import vocabulary from './vocabulary.json';
+import vocabulary from '../../contracts/vocabulary.json';
 
-export const ROLE_LABELS = vocabulary.roles; // from contracts/roles.py
+export const ROLE_LABELS = vocabulary.roles; // contracts/vocabulary.json
 
 export const HOMES = {
   workbench: { title: '网格工作台', roles: ['grid_worker', 'grid_leader', 'instructor'] },

@@ -19,7 +19,7 @@ from typing import Any, Protocol
 from contracts.errors import ValidationFailed
 from contracts.grid import GRID_CHANGED, GridChanged
 from services.grid import domain, geometry
-from services.grid.versions import Change, Outbox, stamped
+from services.grid.versions import Change, Fields, Outbox, Stamp, stamped
 from services.grid.versions import save as save_versions
 
 EDITABLE = ("name", "kind", "dedicated_kind", "boundary", "retired")
@@ -60,10 +60,6 @@ def fields(data: Mapping[str, Any], shape: Any) -> dict[str, Any]:
         "dedicated_kind": data.get("dedicated_kind") if kind == "dedicated" else None,
         "boundary": geometry.to_geojson(shape) if shape is not None else None,
     }
-
-
-def changed(current: Mapping[str, Any], new: Mapping[str, Any]) -> bool:
-    return any(current.get(k) != v for k, v in new.items())
 
 
 @dataclass(frozen=True)
@@ -159,14 +155,7 @@ def require_live(store: Store, code: str, session: Any = None) -> dict:
 
 
 # --- the record, its view and its event --------------------------------------------------------
-def record(
-    code: str,
-    new: Mapping[str, Any],
-    *,
-    now: Any,
-    actor: str,
-    current: Mapping[str, Any] | None = None,
-) -> dict[str, Any]:
+def record(code: str, new: Fields, at: Stamp, current: Fields | None = None) -> dict[str, Any]:
     """The stored grid: new (`current` None) or the next version of `current`."""
     first = {
         "_id": code,
@@ -175,7 +164,7 @@ def record(
         "village": domain.village_of(code),
         "retired": False,
     }
-    return stamped(current, new, now=now, actor=actor, first=first)
+    return stamped(current, new, at, first)
 
 
 def view(doc: Mapping[str, Any], with_boundary: bool = False) -> dict[str, Any]:

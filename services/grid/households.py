@@ -11,36 +11,42 @@ rpc_households.py, the visits and the importer all go through here.
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Protocol
 
 from contracts.caller import Caller
-from contracts.errors import AlreadyExists, NotFound, ValidationFailed
+from contracts.errors import AlreadyExists, ValidationFailed
 from contracts.grid import HOUSEHOLD_CHANGED, HouseholdChanged
 from contracts.grid_http import HouseholdCreateIn
 from contracts.grid_vocabulary import TAG_LABELS
-from services.grid import domain
-from services.grid.versions import Change, Outbox, stamped
+from services.grid import domain, versions
+from services.grid.versions import Change, Fields, NewId, Outbox, Stamp, stamped
 from services.grid.versions import save as save_versions
 from services.kit.inputs import problems as schema_problems
 
-COMPARED = ("grid_code", "address", "members", "housing", "tags", "note")
+
+@dataclass(frozen=True)
+class Search:
+    """What a household search asks for, each optional: a member's name (its beginning),
+    a tag, a building."""
+
+    name: str | None = None
+    tag: str | None = None
+    building: str | None = None
 
 
 class Store(Protocol):
     def household(self, household_id: str, session: Any = None) -> dict | None: ...
+    def households_by_ids(self, ids: list[str]) -> dict[str, dict]: ...
     def households_by_keys(self, keys: list[str], session: Any = None) -> dict[str, dict]: ...
     def insert_households(self, docs: list[dict], session: Any) -> None: ...
     def replace_households(self, docs: list[dict], session: Any) -> list[str]: ...
 
 
 def visible(store: Store, household_id: str, caller: Caller) -> dict:
-    """The stored file, or NotFound when there is none or it lies outside the caller's
-    scopes (the two are answered alike)."""
-    doc = store.household(str(household_id))
-    if doc is None or not caller.covers(doc["grid_code"]):
-        raise NotFound(details={"household_id": household_id})
-    return doc
+    """The stored file, or NotFound (none, or outside the caller's scopes: alike)."""
+    return versions.in_view(store.household(str(household_id)), caller, household_id=household_id)
 
 
 # --- rules ------------------------------------------------------------------------------------
@@ -156,21 +162,13 @@ def fields(
     }
 
 
-def changed(previous: Mapping[str, Any], new: Mapping[str, Any]) -> bool:
-    return any(previous.get(k) != new.get(k) for k in COMPARED)
+changed = versions.changed  # a file changes when any of its stored fields would
 
 
-def record(
-    new: Mapping[str, Any],
-    *,
-    now: datetime,
-    actor: str,
-    new_id: Callable[[], str],
-    current: Mapping[str, Any] | None = None,
-) -> dict[str, Any]:
+def record(new: Fields, at: Stamp, new_id: NewId, current: Fields | None = None) -> dict[str, Any]:
     """The stored file: new (`current` None) or the next version of `current`."""
     first = None if current else {"_id": new_id(), "last_visit_at": None, "last_care_at": None}
-    return stamped(current, new, now=now, actor=actor, first=first)
+    return stamped(current, new, at, first)
 
 
 def as_input(doc: Mapping[str, Any]) -> dict[str, Any]:
@@ -178,18 +176,7 @@ def as_input(doc: Mapping[str, Any]) -> dict[str, Any]:
     return {
         "grid_code": doc["grid_code"],
         "address": dict(doc["address"]),
-        "members": [
-            {
-                "id": m["id"],
-                "name": m["name"],
-                "relation": m.get("relation"),
-                "gender": m.get("gender"),
-                "birth_date": m.get("birth_date"),
-                "id_number": m.get("id_masked"),
-                "phone": m.get("phone"),
-            }
-            for m in doc["members"]
-        ],
+        "members": [_member(m, unmasked=True) for m in doc["members"]],
         "housing": dict(doc.get("housing") or {}),
         "tags": list(doc.get("tags", [])),
         "note": doc.get("note"),
@@ -200,35 +187,17 @@ def as_input(doc: Mapping[str, Any]) -> dict[str, Any]:
 def view(doc: Mapping[str, Any], unmasked: bool) -> dict[str, Any]:
     """A household file as callers see it: phones masked unless `unmasked`; ID numbers
     are only ever held masked (the clear number is not stored, only its keyed hash)."""
-    members = []
-    for m in doc.get("members", []):
-        members.append(
-            {
-                "id": m["id"],
-                "name": m["name"],
-                "relation": m.get("relation"),
-                "gender": m.get("gender"),
-                "birth_date": m.get("birth_date"),
-                "id_number": m.get("id_masked"),
-                "phone": m.get("phone") if unmasked else domain.mask_phone(m.get("phone")),
-            }
-        )
+    members = [_member(m, unmasked) for m in doc.get("members", [])]
     housing = dict(doc.get("housing") or {})
     if not unmasked:
         housing["landlord_phone"] = domain.mask_phone(housing.get("landlord_phone"))
     return {
-        "id": doc["_id"],
-        "grid_code": doc["grid_code"],
-        "address": dict(doc.get("address") or {}),
+        **_summary(doc),
         "members": members,
         "housing": housing,
-        "tags": list(doc.get("tags", [])),
-        "tags_zh": tags_zh(doc),
         "note": doc.get("note"),
-        "version": doc.get("version", 1),
         "created_at": domain.iso(doc.get("created_at")),
         "updated_at": domain.iso(doc.get("updated_at")),
-        "last_visit_at": domain.iso(doc.get("last_visit_at")),
         "last_care_at": domain.iso(doc.get("last_care_at")),
         "masked": not unmasked,
     }
@@ -237,23 +206,38 @@ def view(doc: Mapping[str, Any], unmasked: bool) -> dict[str, Any]:
 def line(doc: Mapping[str, Any]) -> dict[str, Any]:
     """A household in a list: address, head's name, tags; no phones or ID numbers."""
     head = next((m for m in doc.get("members", []) if m.get("relation") == "head"), None)
-    address = doc.get("address") or {}
     return {
-        "id": doc["_id"],
-        "grid_code": doc["grid_code"],
-        "address": dict(address),
-        "label": address_label(address),
+        **_summary(doc),
+        "label": address_label(doc.get("address") or {}),
         "head": head["name"] if head else None,
         "members": len(doc.get("members", [])),
-        "tags": list(doc.get("tags", [])),
-        "tags_zh": tags_zh(doc),
-        "version": doc.get("version", 1),
-        "last_visit_at": domain.iso(doc.get("last_visit_at")),
     }
 
 
-def tags_zh(doc: Mapping[str, Any]) -> list[str]:
-    return [TAG_LABELS.get(t, t) for t in doc.get("tags", [])]
+def _member(m: Mapping[str, Any], unmasked: bool) -> dict[str, Any]:
+    """A member as shown (and as sent back): the ID number only ever masked."""
+    return {
+        "id": m["id"],
+        "name": m["name"],
+        "relation": m.get("relation"),
+        "gender": m.get("gender"),
+        "birth_date": m.get("birth_date"),
+        "id_number": m.get("id_masked"),
+        "phone": m.get("phone") if unmasked else domain.mask_phone(m.get("phone")),
+    }
+
+
+def _summary(doc: Mapping[str, Any]) -> dict[str, Any]:
+    """What a file and its line in a list both show."""
+    return {
+        "id": doc["_id"],
+        "grid_code": doc["grid_code"],
+        "address": dict(doc.get("address") or {}),
+        "tags": list(doc.get("tags", [])),
+        "tags_zh": [TAG_LABELS.get(t, t) for t in doc.get("tags", [])],
+        "version": doc.get("version", 1),
+        "last_visit_at": domain.iso(doc.get("last_visit_at")),
+    }
 
 
 # --- the event and the one write path -----------------------------------------------------------

@@ -4,10 +4,10 @@ party members linked to the households they serve."""
 from __future__ import annotations
 
 from collections.abc import Mapping
-from datetime import datetime
 from typing import Any, Protocol
 
 from services.grid import households
+from services.grid.versions import Stamp
 
 
 class Store(Protocol):
@@ -16,18 +16,17 @@ class Store(Protocol):
     def put_party_link(self, doc: dict, session: Any = None) -> None: ...
     def delete_party_link(self, link_id: str, session: Any = None) -> bool: ...
     def party_links_under(self, prefix: str) -> list[dict]: ...
-    def households_by_ids(self, ids: list[str]) -> dict[str, dict]: ...
 
 
-def unit_record(grid_code: str, data: Mapping[str, Any], *, now: datetime, actor: str) -> dict:
+def unit_record(grid_code: str, data: Mapping[str, Any], at: Stamp) -> dict:
     return {
         "_id": grid_code,
         "kind": data["kind"],
         "name": str(data["name"]).strip(),
         "secretary": data.get("secretary"),
         "secretary_user_id": data.get("secretary_user_id"),
-        "updated_at": now,
-        "updated_by": actor,
+        "updated_at": at.now,
+        "updated_by": at.actor,
     }
 
 
@@ -41,9 +40,7 @@ def member_key(member: Mapping[str, Any]) -> str:
     return str(member.get("user_id") or member["name"]).strip()
 
 
-def link_record(
-    grid_code: str, member: Mapping[str, Any], household_ids: list[str], *, now, actor: str
-) -> dict:
+def link_record(grid_code: str, member: Mapping[str, Any], household_ids: list[str], at: Stamp):
     return {
         "_id": f"{grid_code}|{member_key(member)}",
         "grid_code": grid_code,
@@ -51,13 +48,14 @@ def link_record(
         "member_user_id": member.get("user_id"),
         "member_phone": member.get("phone"),
         "household_ids": sorted(set(household_ids)),
-        "updated_at": now,
-        "updated_by": actor,
+        "updated_at": at.now,
+        "updated_by": at.actor,
     }
 
 
-def overlay(store: Store, code: str) -> dict[str, Any]:
-    """Party units on grids under `code` and the members' household links:
+def overlay(store: Any, code: str) -> dict[str, Any]:
+    """Party units on grids under `code` and the members' household links (`store`: a
+    party.Store that is a households.Store too):
     {units: [{grid_code, kind, name, secretary}], links: [{grid_code, member, member_key,
     households: [{id, label}]}]}."""
     units = [

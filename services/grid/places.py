@@ -8,17 +8,16 @@ role needs them), its event and its one write path. The RPCs and the importer us
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
-from datetime import datetime
+from collections.abc import Mapping, Sequence
 from typing import Any, Protocol
 
 from contracts.caller import Caller
-from contracts.errors import AlreadyExists, NotFound
+from contracts.errors import AlreadyExists
 from contracts.grid import PLACE_CHANGED, PlaceChanged
 from contracts.grid_http import PlaceCreateIn
 from contracts.grid_vocabulary import PLACE_ELEMENTS
-from services.grid import domain, geometry
-from services.grid.versions import Change, Outbox, stamped
+from services.grid import domain, geometry, versions
+from services.grid.versions import Change, Fields, NewId, Outbox, Stamp, stamped
 from services.grid.versions import save as save_versions
 from services.kit.inputs import problems as schema_problems
 
@@ -32,10 +31,7 @@ class Store(Protocol):
 
 def visible(store: Store, place_id: str, caller: Caller) -> dict:
     """The stored place, or NotFound (none, or outside the caller's scopes: alike)."""
-    doc = store.place(str(place_id))
-    if doc is None or not caller.covers(doc["grid_code"]):
-        raise NotFound(details={"place_id": place_id})
-    return doc
+    return versions.in_view(store.place(str(place_id)), caller, place_id=place_id)
 
 
 def problems(data: Any) -> dict[str, str]:
@@ -82,20 +78,9 @@ def fields(data: Mapping[str, Any], previous: Mapping[str, Any] | None = None) -
     }
 
 
-def changed(current: Mapping[str, Any], new: Mapping[str, Any]) -> bool:
-    return any(current.get(k) != v for k, v in new.items())
-
-
-def record(
-    new: Mapping[str, Any],
-    *,
-    now: datetime,
-    actor: str,
-    new_id: Callable[[], str],
-    current: Mapping[str, Any] | None = None,
-) -> dict[str, Any]:
-    first = None if current else {"_id": new_id()}
-    return stamped(current, new, now=now, actor=actor, first=first)
+def record(new: Fields, at: Stamp, new_id: NewId, current: Fields | None = None) -> dict[str, Any]:
+    """The stored place: new (`current` None) or the next version of `current`."""
+    return stamped(current, new, at, None if current else {"_id": new_id()})
 
 
 def as_input(doc: Mapping[str, Any]) -> dict[str, Any]:

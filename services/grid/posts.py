@@ -11,14 +11,13 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
-from datetime import datetime
 from typing import Any, Protocol
 
 from contracts.grid import STAFF_ASSIGNED, StaffAssigned
 from contracts.grid_http import GridPostIn
 from contracts.grid_vocabulary import POST_LABELS
 from services.grid import domain
-from services.grid.versions import Change, Outbox, stamped
+from services.grid.versions import Change, Fields, Outbox, Stamp, stamped
 from services.grid.versions import save as save_versions
 from services.kit.inputs import problems as schema_problems
 
@@ -58,22 +57,12 @@ def fields(data: Mapping[str, Any]) -> dict[str, Any]:
     }
 
 
-def changed(current: Mapping[str, Any], new: Mapping[str, Any]) -> bool:
-    return any(current.get(k) != v for k, v in new.items())
-
-
-def record(
-    new: Mapping[str, Any],
-    *,
-    now: datetime,
-    actor: str,
-    current: Mapping[str, Any] | None = None,
-) -> dict[str, Any]:
+def record(new: Fields, at: Stamp, current: Fields | None = None) -> dict[str, Any]:
     """The stored post: new (`current` None) or the next version of `current`."""
     first = None
     if current is None:
         first = {"_id": post_id(new["grid_code"], new["user_id"], new["post"]), "absent": False}
-    return stamped(current, new, now=now, actor=actor, first=first)
+    return stamped(current, new, at, first)
 
 
 def view(doc: Mapping[str, Any]) -> dict[str, Any]:

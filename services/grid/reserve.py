@@ -4,11 +4,11 @@ cadres, volunteers… one member per grid, kind and name."""
 from __future__ import annotations
 
 from collections.abc import Mapping
-from datetime import datetime
 from typing import Any, Protocol
 
 from contracts.grid_http import ReserveMemberIn
 from services.grid import domain
+from services.grid.versions import Stamp
 from services.kit.inputs import problems as schema_problems
 
 
@@ -30,7 +30,7 @@ def problems(grid: Mapping[str, Any], data: Any) -> dict[str, str]:
     return found
 
 
-def record(grid_code: str, data: Mapping[str, Any], *, now: datetime, actor: str) -> dict:
+def record(grid_code: str, data: Mapping[str, Any], at: Stamp) -> dict:
     name = str(data["name"]).strip()
     return {
         "_id": f"{grid_code}|{data['kind']}|{name}",
@@ -39,8 +39,8 @@ def record(grid_code: str, data: Mapping[str, Any], *, now: datetime, actor: str
         "kind": data["kind"],
         "phone": data.get("phone"),
         "user_id": data.get("user_id"),
-        "created_at": now,
-        "created_by": actor,
+        "created_at": at.now,
+        "created_by": at.actor,
     }
 
 

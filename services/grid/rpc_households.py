@@ -6,9 +6,10 @@ from __future__ import annotations
 from contracts.caller import Caller
 from contracts.errors import Conflict, ValidationFailed
 from contracts.grid_http import HouseholdCreateIn, HouseholdFields, HouseholdSearchQuery
-from services.grid import audit, domain, grids, households
+from services.grid import audit, domain, grids, households, versions
 from services.grid.base import GridBase, grid_rpc
 from services.grid.storage import new_id
+from services.grid.versions import Stamp
 from services.kit.inputs import load
 
 SEARCH = HouseholdSearchQuery(only=("name", "tag", "building", "grid_code"))
@@ -30,7 +31,7 @@ class HouseholdRpc(GridBase):
         def execute(session):
             grids.require_live(self.store, data["grid_code"], session)
             new = households.fields(data, None, self._key(), new_id)
-            doc = households.record(new, now=now, actor=caller.actor, new_id=new_id)
+            doc = households.record(new, Stamp(now, caller.actor), new_id)
             households.save(self.store, self.outbox, session, [(doc, "created")])
             return {"id": doc["_id"]}
 
@@ -57,15 +58,13 @@ class HouseholdRpc(GridBase):
         new = households.fields(merged, current, self._key(), new_id)
         if not households.changed(current, new):
             return self._household_shown(current, caller)
-        doc = households.record(new, now=now, actor=caller.actor, new_id=new_id, current=current)
+        doc = households.record(new, Stamp(now, caller.actor), new_id, current)
 
         def work(session):
             grids.require_live(self.store, doc["grid_code"], session)
-            try:
+            stored = lambda: self.store.household(household_id, session=session)  # noqa: E731
+            with versions.conflict_shows(lambda: self._household_shown(stored(), caller)):
                 households.save(self.store, self.outbox, session, [(doc, "updated")])
-            except Conflict:
-                stored = self.store.household(household_id, session=session)
-                raise Conflict(details={"current": self._household_shown(stored, caller)}) from None
 
         self.store.transaction(work)
         self.outbox.wake()
@@ -94,14 +93,9 @@ class HouseholdRpc(GridBase):
         last_visit_at}]."""
         wanted = {"name": name, "tag": tag, "building": building, "grid_code": grid_code}
         args = load(SEARCH, {k: v for k, v in wanted.items() if v})
-        docs = self.store.search_households(
-            caller.prefixes(args.get("grid_code")),
-            args.get("name"),
-            args.get("tag"),
-            args.get("building"),
-            max(1, min(int(limit), 200)),
-            max(0, int(skip)),
-        )
+        search = households.Search(args.get("name"), args.get("tag"), args.get("building"))
+        page = max(1, min(int(limit), 200)), max(0, int(skip))
+        docs = self.store.search_households(caller.prefixes(args.get("grid_code")), search, *page)
         return [households.line(d) for d in docs]
 
     @grid_rpc

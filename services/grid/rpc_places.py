@@ -6,9 +6,10 @@ from __future__ import annotations
 from contracts.caller import Caller
 from contracts.errors import Conflict, ValidationFailed
 from contracts.grid_http import PlaceCreateIn, PlaceUpdateIn
-from services.grid import audit, grids, places
+from services.grid import audit, grids, places, versions
 from services.grid.base import GridBase, grid_rpc
 from services.grid.storage import new_id
+from services.grid.versions import Stamp
 from services.kit.inputs import load
 
 
@@ -25,7 +26,7 @@ class PlaceRpc(GridBase):
 
         def execute(session):
             self._place_inside(data, session)
-            doc = places.record(places.fields(data), now=now, actor=caller.actor, new_id=new_id)
+            doc = places.record(places.fields(data), Stamp(now, caller.actor), new_id)
             places.save(self.store, self.outbox, session, [(doc, "created")])
             return {"id": doc["_id"]}
 
@@ -44,21 +45,14 @@ class PlaceRpc(GridBase):
         merged = {**places.as_input(current), **changes}
         caller.require_visible(merged["grid_code"], "grid_code")
         self._place_valid(merged)
-        doc = places.record(
-            places.fields(merged, current),
-            now=self.clock.now(),
-            actor=caller.actor,
-            new_id=new_id,
-            current=current,
-        )
+        at = Stamp(self.clock.now(), caller.actor)
+        doc = places.record(places.fields(merged, current), at, new_id, current)
 
         def work(session):
             self._place_inside(merged, session)
-            try:
+            stored = lambda: self.store.place(place_id, session=session)  # noqa: E731
+            with versions.conflict_shows(lambda: places.view(stored(), False)):
                 places.save(self.store, self.outbox, session, [(doc, "updated")])
-            except Conflict:
-                stored = self.store.place(place_id, session=session)
-                raise Conflict(details={"current": places.view(stored, False)}) from None
 
         self.store.transaction(work)
         self.outbox.wake()

@@ -9,8 +9,9 @@ from collections import Counter, defaultdict
 from contracts.caller import Caller
 from contracts.errors import Conflict, NotFound, ValidationFailed
 from contracts.grid_http import DivisionsIn, GridCreateIn, GridUpdateIn
-from services.grid import divisions, domain, geometry, grids, posts
+from services.grid import divisions, domain, geometry, grids, posts, versions
 from services.grid.base import GridBase, grid_rpc
+from services.grid.versions import Stamp
 from services.kit.inputs import load
 
 
@@ -55,7 +56,7 @@ class DivisionAndGridRpc(GridBase):
             if problems:
                 raise ValidationFailed(details=problems)
             grids.require_placed(self.store, code, shape, session)
-            doc = grids.record(code, grids.fields(data, shape), now=now, actor=caller.actor)
+            doc = grids.record(code, grids.fields(data, shape), Stamp(now, caller.actor))
             grids.save(self.store, self.outbox, session, [(doc, "created")])
             return {"code": code, "version": doc["version"]}
 
@@ -76,13 +77,8 @@ class DivisionAndGridRpc(GridBase):
         problems, shape = grids.judge(merged)
         if problems:
             raise ValidationFailed(details=problems)
-        doc = grids.record(
-            code,
-            grids.fields(merged, shape),
-            now=self.clock.now(),
-            actor=caller.actor,
-            current=current,
-        )
+        at = Stamp(self.clock.now(), caller.actor)
+        doc = grids.record(code, grids.fields(merged, shape), at, current)
 
         def work(session):
             grids.require_placed(self.store, code, shape, session)
@@ -111,7 +107,7 @@ class DivisionAndGridRpc(GridBase):
                 details={"code": code, **busy},
             )
         now = self.clock.now()
-        doc = grids.record(code, {"retired": True}, now=now, actor=caller.actor, current=current)
+        doc = grids.record(code, {"retired": True}, Stamp(now, caller.actor), current)
         self.store.transaction(lambda session: self._save_grid(session, doc, "retired"))
         self.outbox.wake()
         self.grid_index.put(code, None, doc["version"])
@@ -127,11 +123,9 @@ class DivisionAndGridRpc(GridBase):
         return current
 
     def _save_grid(self, session, doc: dict, change: str) -> None:
-        try:
+        stored = lambda: self.store.grid(doc["_id"], session=session)  # noqa: E731
+        with versions.conflict_shows(lambda: grids.view(stored(), True)):
             grids.save(self.store, self.outbox, session, [(doc, change)])
-        except Conflict:
-            current = self.store.grid(doc["_id"], session=session)
-            raise Conflict(details={"current": grids.view(current, True)}) from None
 
     @grid_rpc
     def get_grid(self, code: str, boundary: bool = False, *, caller: Caller) -> dict:

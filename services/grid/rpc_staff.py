@@ -7,8 +7,9 @@ from __future__ import annotations
 from contracts.caller import Caller
 from contracts.errors import NotFound, ValidationFailed
 from contracts.grid_http import GridPostIn, PartyLinkIn, PartyUnitIn
-from services.grid import domain, party, posts, reserve
+from services.grid import domain, party, posts, reserve, versions
 from services.grid.base import GridBase, grid_rpc
+from services.grid.versions import Stamp
 from services.kit.inputs import load
 
 
@@ -29,9 +30,9 @@ class StaffRpc(GridBase):
 
         def work(session):
             current = self.store.post(pid, session=session)
-            if current is not None and not posts.changed(current, new):
+            if current is not None and not versions.changed(current, new):
                 return current, "unchanged"
-            doc = posts.record(new, now=self.clock.now(), actor=caller.actor, current=current)
+            doc = posts.record(new, Stamp(self.clock.now(), caller.actor), current)
             posts.save(self.store, self.outbox, session, [(doc, "assigned")])
             return doc, "created" if current is None else "updated"
 
@@ -66,11 +67,8 @@ class StaffRpc(GridBase):
         if not mine:
             raise NotFound(details={"grid_code": grid_code, "user_id": user_id})
         absent = bool(absent)
-        now = self.clock.now()
-        changes = [
-            (posts.record({"absent": absent}, now=now, actor=caller.actor, current=p), "")
-            for p in mine
-        ]
+        at = Stamp(self.clock.now(), caller.actor)
+        changes = [(posts.record({"absent": absent}, at, p), "") for p in mine]
         if not dry_run:
             change = "absent" if absent else "present"
             changes = [(doc, change) for doc, _ in changes]
@@ -132,7 +130,7 @@ class StaffRpc(GridBase):
         problems = reserve.problems(self._grid_or_404(grid_code), data)
         if problems:
             raise ValidationFailed(details=problems)
-        doc = reserve.record(grid_code, data, now=self.clock.now(), actor=caller.actor)
+        doc = reserve.record(grid_code, data, Stamp(self.clock.now(), caller.actor))
         return {**reserve.view(doc), "change": self.store.put_reserve(doc)}
 
     @grid_rpc
@@ -157,7 +155,7 @@ class StaffRpc(GridBase):
         caller.require_visible(grid_code, "grid_code")
         self._grid_or_404(grid_code)
         data = load(PartyUnitIn(), data)
-        doc = party.unit_record(grid_code, data, now=self.clock.now(), actor=caller.actor)
+        doc = party.unit_record(grid_code, data, Stamp(self.clock.now(), caller.actor))
         self.store.put_party_unit(doc)
         return party.unit_view(doc)
 
@@ -180,13 +178,8 @@ class StaffRpc(GridBase):
             raise ValidationFailed(
                 details={"household_ids": f"not households of grid {grid_code}: {missing}"}
             )
-        doc = party.link_record(
-            grid_code,
-            data["member"],
-            data["household_ids"],
-            now=self.clock.now(),
-            actor=caller.actor,
-        )
+        at = Stamp(self.clock.now(), caller.actor)
+        doc = party.link_record(grid_code, data["member"], data["household_ids"], at)
         self.store.put_party_link(doc)
         return {
             "grid_code": grid_code,

@@ -11,13 +11,14 @@ from datetime import datetime, timedelta
 from nameko.timer import timer
 
 from contracts.caller import Caller
-from contracts.errors import Forbidden, NotFound, ValidationFailed
+from contracts.errors import Forbidden, ValidationFailed
 from contracts.grid import VISITS_OVERDUE
 from contracts.grid_http import VisitIn, VisitListQuery
 from contracts.roles import GRID_KEEPERS
-from services.grid import domain, households, posts, visits
+from services.grid import domain, households, posts, versions, visits
 from services.grid.base import GridBase, grid_rpc
 from services.grid.storage import new_id
+from services.grid.versions import Stamp
 from services.kit.inputs import load
 
 log = logging.getLogger(__name__)
@@ -46,9 +47,8 @@ class VisitRpc(GridBase):
         household = households.visible(self.store, data["household_id"], caller)
 
         def execute(session):
-            doc = visits.record(
-                data, household, client_id=client_id, now=now, actor=caller.actor, new_id=new_id
-            )
+            at = Stamp(now, caller.actor)
+            doc = visits.record(data, household, client_id=client_id, at=at, new_id=new_id)
             visits.save(self.store, self.outbox, session, doc, "logged")
             return visits.view(doc)
 
@@ -71,7 +71,7 @@ class VisitRpc(GridBase):
         current = self._visit_for(visit_id, caller)
         if current.get("voided"):
             return visits.view(current)
-        doc = visits.voided(current, reason, now=self.clock.now(), actor=caller.actor)
+        doc = visits.voided(current, reason, Stamp(self.clock.now(), caller.actor))
         self.store.transaction(
             lambda session: visits.save(self.store, self.outbox, session, doc, "voided")
         )
@@ -86,10 +86,7 @@ class VisitRpc(GridBase):
         return visits.view(self._visit_for(visit_id, caller))
 
     def _visit_for(self, visit_id: str, caller: Caller) -> dict:
-        doc = self.store.visit(str(visit_id))
-        if doc is None or not caller.covers(doc["grid_code"]):
-            raise NotFound(details={"visit_id": visit_id})
-        return doc
+        return versions.in_view(self.store.visit(str(visit_id)), caller, visit_id=visit_id)
 
     @grid_rpc
     def list_visits(
@@ -109,12 +106,11 @@ class VisitRpc(GridBase):
             households.visible(self.store, args["household_id"], caller)
         if args.get("grid_code"):
             caller.require_visible(args["grid_code"], "grid_code")
-        found = self.store.visits_of(
-            args.get("household_id"),
-            args.get("worker_id"),
-            args.get("grid_code"),
-            min(int(limit), 500),
+        listing = visits.Listing(
+            args.get("household_id"), args.get("worker_id"), args.get("grid_code")
         )
+        found = self.store.visits_of(listing, min(int(limit), 500))
+
         return [visits.view(d) for d in found if caller.covers(d["grid_code"])]
 
     @grid_rpc

@@ -53,13 +53,7 @@ class Registry(
     def posts_under(self, prefix: str, session: Any = None) -> list[dict]: ...
     def posts_of_user(self, user_id: str) -> list[dict]: ...
     def search_households(
-        self,
-        prefixes: Iterable[str],
-        name: str | None = None,
-        tag: str | None = None,
-        building: str | None = None,
-        limit: int = 50,
-        skip: int = 0,
+        self, prefixes: Iterable[str], search: households.Search, limit: int, skip: int
     ) -> list[dict]: ...
     def households_by_id_hash(self, id_hash: str, prefixes: Iterable[str]) -> list[dict]: ...
     def duty_rows(self, prefix: str) -> list[dict]: ...
@@ -68,13 +62,7 @@ class Registry(
     def places_under(
         self, prefix: str, kind: str | None = None, limit: int = 500
     ) -> list[dict]: ...
-    def visits_of(
-        self,
-        household_id: str | None = None,
-        worker_id: str | None = None,
-        grid_prefix: str | None = None,
-        limit: int = 100,
-    ) -> list[dict]: ...
+    def visits_of(self, listing: visits.Listing, limit: int) -> list[dict]: ...
     def count_visits(self, worker_id: str, grid_prefix: str, since: datetime) -> int: ...
     def claim_job(self, job_id: str, now: datetime, stale_after: timedelta) -> dict | None: ...
     def advance_job(self, job_id: str, after: str, session: Any, done: bool = False) -> None: ...
@@ -265,19 +253,14 @@ class GridStore:
         self.households.update_one({"_id": household_id}, {"$max": fields}, session=session)
 
     def search_households(
-        self,
-        prefixes: Iterable[str],
-        name: str | None = None,
-        tag: str | None = None,
-        building: str | None = None,
-        limit: int = 50,
-        skip: int = 0,
+        self, prefixes: Iterable[str], search: households.Search, limit: int, skip: int
     ) -> list[dict]:
         """Households under any of `prefixes` (each a caller's scope, or narrower), by
         member-name prefix, tag and building, in address order."""
         # One flat query per prefix, merged here: SecantusDB plans `$and`/`$or` of ranges as
         # a collection scan, a flat {field: …, grid_code: range} with an index.
         filters: dict[str, Any] = {}
+        name, tag, building = search.name, search.tag, search.building
         if name:
             # $elemMatch: one name must satisfy both ends of the range (a bare range on
             # an array lets two different names satisfy one end each)
@@ -408,21 +391,15 @@ class GridStore:
     def replace_visits(self, docs: list[dict], session) -> list[str]:
         return self._replace(self.visits, docs, session, _visit_exists)
 
-    def visits_of(
-        self,
-        household_id: str | None = None,
-        worker_id: str | None = None,
-        grid_prefix: str | None = None,
-        limit: int = 100,
-    ) -> list[dict]:
+    def visits_of(self, listing: visits.Listing, limit: int) -> list[dict]:
         """Visits not voided, newest first, by household, worker and grid prefix."""
         query: dict[str, Any] = {"voided": None}
-        if household_id:
-            query["household_id"] = household_id
-        if worker_id:
-            query["worker_id"] = worker_id
-        if grid_prefix:
-            query["grid_code"] = prefix_range(grid_prefix)
+        if listing.household_id:
+            query["household_id"] = listing.household_id
+        if listing.worker_id:
+            query["worker_id"] = listing.worker_id
+        if listing.grid_prefix:
+            query["grid_code"] = prefix_range(listing.grid_prefix)
         return list(self.visits.find(query).sort("occurred_at", DESCENDING).limit(limit))
 
     def count_visits(self, worker_id: str, grid_prefix: str, since: datetime) -> int:

@@ -9,38 +9,65 @@ records, replaces changed ones only where the stored version is the one they wer
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Protocol
 
-from contracts.errors import Conflict
+from contracts.caller import Caller
+from contracts.errors import Conflict, NotFound
 
 Change = tuple[dict[str, Any], str]  # (the record as written, what happened: created | …)
+Fields = Mapping[str, Any]
+NewId = Callable[[], str]  # a new record's id (uuid4 hex in the service)
+
+
+@dataclass(frozen=True)
+class Stamp:
+    """When a change is made and by whom: every version of a record carries both, and its
+    event the actor."""
+
+    now: datetime
+    actor: str
 
 
 def stamped(
-    current: Mapping[str, Any] | None,
-    fields: Mapping[str, Any],
-    *,
-    now: datetime,
-    actor: str,
-    first: Mapping[str, Any] | None = None,
+    current: Fields | None, fields: Fields, at: Stamp, first: Fields | None = None
 ) -> dict[str, Any]:
     """The next version of a record: `current` (or, for a new record, `first`) with `fields`
     over it, one version on, stamped with when and by whom (the record's own history:
-    who made it, who changed it last; the event carries the actor too)."""
+    who made it, who changed it last)."""
     if current is None:
-        base: dict[str, Any] = {**(first or {}), "version": 0, "created_at": now}
-        base["created_by"] = actor
+        base: dict[str, Any] = {**(first or {}), "version": 0}
+        base.update(created_at=at.now, created_by=at.actor)
     else:
         base = dict(current)
-    return {
-        **base,
-        **fields,
-        "version": int(base["version"]) + 1,
-        "updated_at": now,
-        "updated_by": actor,
-    }
+    version = int(base["version"]) + 1
+    return {**base, **fields, "version": version, "updated_at": at.now, "updated_by": at.actor}
+
+
+def changed(current: Mapping[str, Any], new: Mapping[str, Any]) -> bool:
+    """Would `new` change the stored record (any of its fields differ)?"""
+    return any(current.get(k) != v for k, v in new.items())
+
+
+def in_view(doc: Mapping[str, Any] | None, caller: Caller, **what: str) -> dict[str, Any]:
+    """`doc` when the caller may see it (its grid code in their scopes); else NotFound
+    naming `what`, alike for a record that is not there and one that lies outside."""
+    if doc is None or not caller.covers(doc.get("grid_code")):
+        raise NotFound(details=what)
+    return dict(doc)
+
+
+@contextmanager
+def conflict_shows(current: Callable[[], Any]) -> Iterator[None]:
+    """A Conflict from a save inside becomes one whose details show the record as it is
+    stored now (what the caller needs to try again)."""
+    try:
+        yield
+    except Conflict:
+        raise Conflict(details={"current": current()}) from None
 
 
 class Outbox(Protocol):

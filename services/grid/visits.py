@@ -12,17 +12,28 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Protocol
 
 from contracts.grid import VISIT_LOGGED, VISIT_VOIDED, VisitLogged, VisitsOverdue, VisitVoided
 from contracts.grid_http import VisitIn
 from services.grid import domain
-from services.grid.versions import Outbox, stamped
+from services.grid.versions import Outbox, Stamp, stamped
 from services.grid.versions import save as save_versions
 from services.kit.inputs import problems as schema_problems
 
 DIGEST_ACTOR = "service:grid"
+
+
+@dataclass(frozen=True)
+class Listing:
+    """Which visits a list is of, each optional: a household's, a worker's, a grid's (and
+    the grids under it)."""
+
+    household_id: str | None = None
+    worker_id: str | None = None
+    grid_prefix: str | None = None
 
 
 class Store(Protocol):
@@ -54,11 +65,11 @@ def record(
     household: Mapping[str, Any],
     *,
     client_id: str,
-    now: datetime,
-    actor: str,
+    at: Stamp,
     new_id: Callable[[], str],
 ) -> dict[str, Any]:
-    """A new visit by `actor` to `household`, from its checked input."""
+    """A new visit by `at.actor` to `household`, from its checked input."""
+    now, actor = at.now, at.actor
     occurred = domain.parse_time(data["occurred_at"]) if data.get("occurred_at") else now
     first = {
         "_id": new_id(),
@@ -77,14 +88,14 @@ def record(
         "note": data.get("note"),
         "voided": None,
     }
-    return stamped(None, fields, now=now, actor=actor, first=first)
+    return stamped(None, fields, at, first)
 
 
-def voided(current: Mapping[str, Any], reason: str, *, now: datetime, actor: str) -> dict:
+def voided(current: Mapping[str, Any], reason: str, at: Stamp) -> dict:
     """The visit struck off: who and why, in its history and on it."""
-    void = {"at": now, "by": actor, "reason": reason}
+    void = {"at": at.now, "by": at.actor, "reason": reason}
     history = [*current.get("history", []), {"action": "voided", **void}]
-    return stamped(current, {"voided": void, "history": history}, now=now, actor=actor)
+    return stamped(current, {"voided": void, "history": history}, at)
 
 
 def view(doc: Mapping[str, Any]) -> dict[str, Any]:

@@ -11,7 +11,7 @@ import { shell } from './shell.js';
 
 export function dutyBoardView({ onLogout }) {
   const box = h('div', { class: 'stack' });
-  const canAdjust = may('keep_grid');
+  const canAdjust = may('grid_keepers');
   let overdue = null;
   let busy = false;
 

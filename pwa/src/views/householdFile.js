@@ -93,7 +93,7 @@ function addressCard(file, lastVisit, pendingNote) {
     tagChips(file.tags, file.tags_zh) || h('p', { class: 'row-meta' }, '无特殊标签'),
     Object.assign(lastVisit, { textContent: file.last_visit_at ? `上次走访 ${formatDay(file.last_visit_at)}` : '暂无走访记录' }),
     pendingNote,
-    may('visit')
+    may('visitors')
       ? h('a', { class: 'btn btn-primary btn-block', href: `/households/${enc(file.id)}/visit`, 'data-link': true }, '走访登记')
       : null,
   );

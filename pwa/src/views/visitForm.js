@@ -11,7 +11,7 @@ import { shell } from './shell.js';
 const enc = encodeURIComponent;
 
 export function visitView({ id, onLogout }) {
-  if (!may('visit')) {
+  if (!may('visitors')) {
     const note = h('p', { class: 'note note-warn' }, '走访登记由网格员、网格长填写，您的账号可以查看住户档案。');
     return shell({ title: '走访登记', back: `/households/${enc(id)}`, content: note, onLogout });
   }

@@ -27,7 +27,7 @@ from contracts.errors import ValidationFailed
 from services.grid import divisions, party, posts, reserve
 from services.grid.importing import apply, columns, decoding, plan
 from services.grid.storage import Registry
-from services.grid.versions import Outbox
+from services.grid.versions import Outbox, Stamp
 
 KINDS = ("grids", "households", "places", "staff")
 # A file is written in one transaction: a bigger one is refused up front (apply.py says why).
@@ -138,11 +138,11 @@ class Importer:
                 )
             self.changed_grids += apply.apply(self.store, self.outbox, judged)
             summary[kind] = {k: judged.report()[k] for k in ("created", "updated", "unchanged")}
-        at = {"now": self.now, "actor": self.actor}
+        at = Stamp(self.now, self.actor)
         for member in dataset.get("reserve", []):
-            self.store.put_reserve(reserve.record(member["grid_code"], member, **at))
+            self.store.put_reserve(reserve.record(member["grid_code"], member, at))
         for unit in dataset.get("party_units", []):
-            self.store.put_party_unit(party.unit_record(unit["grid_code"], unit, **at))
+            self.store.put_party_unit(party.unit_record(unit["grid_code"], unit, at))
         return summary
 
 

@@ -20,10 +20,10 @@ from marshmallow import Schema, ValidationError
 
 from contracts.caller import Caller
 from contracts.grid_http import GridFeatureIn, GridPostIn, HouseholdCreateIn, PlaceCreateIn
-from services.grid import domain, grids, households, places, posts
+from services.grid import domain, grids, households, places, posts, versions
 from services.grid.importing.columns import Record
 from services.grid.storage import Registry, new_id
-from services.grid.versions import Change
+from services.grid.versions import Change, Stamp
 from services.kit.inputs import flatten
 
 MAX_BAD_ROWS = 1000  # a report lists at most this many bad rows (and says how many more)
@@ -107,6 +107,7 @@ class Planner:
         self.now = now
         self.key = key
         self.actor = actor
+        self.at = Stamp(now, actor)  # when and by whom every record is stamped
 
     def plan(self, plan: Plan, records: list[Record]) -> Plan:
         good = [r for r in records if r.parsed is not None]
@@ -140,122 +141,111 @@ class Planner:
                 continue
             current = existing.get(code)
             new = grids.fields(data, shape)
-            if current is None or grids.changed(current, new):
-                doc = grids.record(code, new, now=self.now, actor=self.actor, current=current)
+            if not self._unchanged(plan, current, new):
+                doc = grids.record(code, new, self.at, current)
                 plan.changes.append((doc, "created" if current is None else "updated"))
-            else:
-                plan.unchanged += 1
         return plan
 
     # households
     def _households(self, plan: Plan, records: list[Record]) -> Plan:
         today = self.now.astimezone(domain.LOCAL).date()
-        good: dict[str, Record] = {}
-        for record in records:
-            data = record.parsed
-            assert data is not None
-            found = domain.household_rule_problems(data, today)
-            if found:
-                plan.problems(record, found)
-                continue
-            key = households.address_key(data["grid_code"], data["address"])
-            if key in good:
-                plan.problem(record.first, "address", f"the same home as row {good[key].first}")
-                continue
-            good[key] = record
+        good = _unique(
+            plan,
+            records,
+            lambda data: domain.household_rule_problems(data, today),
+            lambda data: households.address_key(data["grid_code"], data["address"]),
+            ("address", "home"),
+        )
         live = self.store.grids_by_codes(_codes(good.values()))
         existing = self.store.households_by_keys(list(good))
-        for key, record in good.items():
-            data = record.parsed
-            assert data is not None
-            if not _live(live, data["grid_code"]):
-                plan.problem(record.first, "grid_code", f"there is no grid {data['grid_code']}")
-                continue
+        for key, data in _filed(plan, good, live):
             current = existing.get(key)
             new = households.fields(data, current, self.key, new_id)
-            if current is None or households.changed(current, new):
-                doc = households.record(
-                    new, now=self.now, actor=self.actor, new_id=new_id, current=current
-                )
+            if not self._unchanged(plan, current, new):
+                doc = households.record(new, self.at, new_id, current)
                 plan.changes.append((doc, "created" if current is None else "updated"))
-            else:
-                plan.unchanged += 1
         return plan
 
     # places
     def _places(self, plan: Plan, records: list[Record]) -> Plan:
-        good: dict[str, Record] = {}
-        for record in records:
-            data = record.parsed
-            assert data is not None
-            found = domain.place_rule_problems(data)
-            if found:
-                plan.problems(record, found)
-                continue
-            key = places.key(data["grid_code"], data["kind"], data["name"])
-            if key in good:
-                plan.problem(record.first, "name", f"the same place as row {good[key].first}")
-                continue
-            good[key] = record
+        good = _unique(
+            plan,
+            records,
+            domain.place_rule_problems,
+            lambda data: places.key(data["grid_code"], data["kind"], data["name"]),
+            ("name", "place"),
+        )
         live = self.store.grids_by_codes(_codes(good.values()))
         existing = self.store.places_by_keys(list(good))
-        for key, record in good.items():
-            data = record.parsed
-            assert data is not None
-            grid = _live(live, data["grid_code"])
-            if grid is None:
-                plan.problem(record.first, "grid_code", f"there is no grid {data['grid_code']}")
-                continue
-            outside = places.outside_grid(data, grid)
+        for key, data in _filed(plan, good, live):
+            outside = places.outside_grid(data, live[data["grid_code"]])
             if outside:
-                plan.problem(record.first, "location", outside)
+                plan.problem(good[key].first, "location", outside)
                 continue
             current = existing.get(key)
             new = places.fields(data, current)
-            if current is None or places.changed(current, new):
-                doc = places.record(
-                    new, now=self.now, actor=self.actor, new_id=new_id, current=current
-                )
+            if not self._unchanged(plan, current, new):
+                doc = places.record(new, self.at, new_id, current)
                 plan.changes.append((doc, "created" if current is None else "updated"))
-            else:
-                plan.unchanged += 1
         return plan
 
     # staff
     def _staff(self, plan: Plan, records: list[Record]) -> Plan:
         live = self.store.grids_by_codes(_codes(records))
-        good: dict[str, tuple[Record, dict]] = {}
-        for record in records:
-            data = record.parsed
-            assert data is not None
-            grid = _live(live, data["grid_code"])
-            if grid is None:
-                plan.problem(record.first, "grid_code", f"there is no grid {data['grid_code']!r}")
-                continue
-            found = domain.check_post(data, grid["level"])
-            if found:
-                plan.problems(record, found)
-                continue
-            new = posts.fields(data)
-            key = posts.post_id(new["grid_code"], new["user_id"], new["post"])
-            if key in good:
-                plan.problem(record.first, "post", f"the same post as row {good[key][0].first}")
-                continue
-            good[key] = (record, new)
+        placed = {str(i): r for i, r in enumerate(records)}
+        levels = {i: live[d["grid_code"]]["level"] for i, d in _filed(plan, placed, live)}
+        good = _unique(
+            plan,
+            [r for i, r in placed.items() if i in levels],
+            lambda data: domain.check_post(data, live[data["grid_code"]]["level"]),
+            lambda data: posts.post_id(data["grid_code"], str(data["user_id"]), data["post"]),
+            ("post", "post"),
+        )
         existing = self.store.posts_by_ids(good)
-        for key, (_, new) in good.items():
-            current = existing.get(key)
-            if current is None or posts.changed(current, new):
-                doc = posts.record(new, now=self.now, actor=self.actor, current=current)
-                plan.changes.append((doc, "assigned"))
-            else:
-                plan.unchanged += 1
+        for key, record in good.items():
+            new, current = posts.fields(record.parsed or {}), existing.get(key)
+            if not self._unchanged(plan, current, new):
+                plan.changes.append((posts.record(new, self.at, current), "assigned"))
         return plan
 
+    @staticmethod
+    def _unchanged(plan: Plan, current, new) -> bool:
+        """Is `new` what is stored? (counted as unchanged; else its aggregate builds it)"""
+        same = current is not None and not versions.changed(current, new)
+        plan.unchanged += same
+        return same
 
-def _live(found: Mapping[str, dict], code: str) -> dict | None:
-    grid = found.get(code)
-    return None if grid is None or grid.get("retired") else grid
+
+def _unique(plan: Plan, records, rules, key_of, same: tuple[str, str]) -> dict[str, Record]:
+    """The records that keep their aggregate's rules, by natural key; a second record with
+    a key already seen is a bad row naming the first."""
+    where, what = same
+    good: dict[str, Record] = {}
+    for record in records:
+        data = record.parsed
+        assert data is not None
+        found = rules(data)
+        if found:
+            plan.problems(record, found)
+            continue
+        key = key_of(data)
+        if key in good:
+            plan.problem(record.first, where, f"the same {what} as row {good[key].first}")
+            continue
+        good[key] = record
+    return good
+
+
+def _filed(plan: Plan, good: Mapping[str, Record], live: Mapping[str, dict]):
+    """(key, loaded data) of each record whose grid is live; the others are bad rows."""
+    for key, record in good.items():
+        data = record.parsed
+        assert data is not None
+        grid = live.get(data["grid_code"])
+        if grid is None or grid.get("retired"):
+            plan.problem(record.first, "grid_code", f"there is no grid {data['grid_code']}")
+            continue
+        yield key, data
 
 
 def _codes(records) -> set[str]:

@@ -34,6 +34,7 @@ from services.grid.locating import GridIndex
 from services.grid.service import GridService
 from services.grid.storage import Registry
 from services.grid.synthetic import quad_geojson
+from services.grid.visits import Listing
 from services.kit.clock import SettableClock
 from services.kit.commands import body_digest
 from services.kit.outbox import EventDrift, OutboxWriter
@@ -102,9 +103,6 @@ class FakeGridStore:
         self.divisions_[doc["_id"]] = copy.deepcopy(doc)
         return change
 
-    def grid(self, code, session=None):
-        return copy.deepcopy(self.grids_.get(code))
-
     def grids_by_codes(self, codes, session=None):
         return {c: copy.deepcopy(self.grids_[c]) for c in codes if c in self.grids_}
 
@@ -124,12 +122,6 @@ class FakeGridStore:
             if g["parent"] == parent and not g.get("retired")
         ]
 
-    def insert_grids(self, docs, session):
-        self._insert(self.grids_, docs)
-
-    def replace_grids(self, docs, session):
-        return self._replace(self.grids_, docs)
-
     # versioned records: what the real store's _insert and _replace do, over dicts
     @staticmethod
     def _insert(records: dict, docs: list) -> None:
@@ -148,17 +140,8 @@ class FakeGridStore:
                 records[doc["_id"]] = copy.deepcopy(doc)
         return stale
 
-    def household(self, household_id, session=None):
-        return copy.deepcopy(self.households_.get(household_id))
-
     def households_by_ids(self, ids):
         return {i: copy.deepcopy(self.households_[i]) for i in ids if i in self.households_}
-
-    def insert_households(self, docs, session):
-        self._insert(self.households_, docs)
-
-    def replace_households(self, docs, session):
-        return self._replace(self.households_, docs)
 
     def mark_visited(self, household_id, at, care, session=None):
         h = self.households_[household_id]
@@ -171,23 +154,14 @@ class FakeGridStore:
             copy.deepcopy(h) for h in self.households_.values() if h["grid_code"].startswith(prefix)
         ]
 
-    def visit(self, visit_id, session=None):
-        return copy.deepcopy(self.visits_.get(visit_id))
-
-    def insert_visits(self, docs, session):
-        self._insert(self.visits_, docs)
-
-    def replace_visits(self, docs, session):
-        return self._replace(self.visits_, docs)
-
-    def visits_of(self, household_id=None, worker_id=None, grid_prefix=None, limit=100):
+    def visits_of(self, listing, limit):
         found = [
             v
             for v in self.visits_.values()
             if not v.get("voided")
-            and v["household_id"] == (household_id or v["household_id"])
-            and v["worker_id"] == (worker_id or v["worker_id"])
-            and v["grid_code"].startswith(grid_prefix or "")
+            and v["household_id"] == (listing.household_id or v["household_id"])
+            and v["worker_id"] == (listing.worker_id or v["worker_id"])
+            and v["grid_code"].startswith(listing.grid_prefix or "")
         ]
         found.sort(key=lambda v: v["occurred_at"], reverse=True)
         return copy.deepcopy(found[:limit])
@@ -196,13 +170,13 @@ class FakeGridStore:
         return len(
             [
                 v
-                for v in self.visits_of(worker_id=worker_id, grid_prefix=grid_prefix, limit=10**6)
+                for v in self.visits_of(Listing(None, worker_id, grid_prefix), 10**6)
                 if v["occurred_at"] >= since
             ]
         )
 
     def last_visits(self, household_id, session):
-        mine = self.visits_of(household_id=household_id, limit=10**6)
+        mine = self.visits_of(Listing(household_id), 10**6)
         care = [v for v in mine if v["kind"] == "care"]
         return (mine[0]["occurred_at"] if mine else None, care[0]["occurred_at"] if care else None)
 
@@ -232,15 +206,6 @@ class FakeGridStore:
 
     def posts_by_ids(self, ids, session=None):
         return {i: copy.deepcopy(self.posts_[i]) for i in ids if i in self.posts_}
-
-    def insert_posts(self, docs, session):
-        self._insert(self.posts_, docs)
-
-    def replace_posts(self, docs, session):
-        return self._replace(self.posts_, docs)
-
-    def post(self, post_id, session=None):
-        return copy.deepcopy(self.posts_.get(post_id))
 
     def posts_of_grid(self, code, session=None):
         return [copy.deepcopy(p) for k, p in sorted(self.posts_.items()) if p["grid_code"] == code]
@@ -291,15 +256,6 @@ class FakeGridStore:
         }
 
     # places, reserve team, party overlay
-    def place(self, place_id, session=None):
-        return copy.deepcopy(self.places_.get(place_id))
-
-    def insert_places(self, docs, session):
-        self._insert(self.places_, docs)
-
-    def replace_places(self, docs, session):
-        return self._replace(self.places_, docs)
-
     def places_by_keys(self, keys, session=None):
         return {
             p["place_key"]: copy.deepcopy(p)
@@ -311,14 +267,14 @@ class FakeGridStore:
         found = [p for k, p in sorted(self.places_.items()) if p["grid_code"].startswith(prefix)]
         return copy.deepcopy([p for p in found if kind in (None, p["kind"])][: limit or None])
 
-    def search_households(self, prefixes, name=None, tag=None, building=None, limit=50, skip=0):
+    def search_households(self, prefixes, search, limit, skip):
         found = [
             h
             for h in self.duty_rows("")
             if any(h["grid_code"].startswith(p) for p in prefixes)
-            and (not name or any(n.startswith(name) for n in h["names"]))
-            and (not tag or tag in h["tags"])
-            and (not building or h["address"]["building"] == building)
+            and (not search.name or any(n.startswith(search.name) for n in h["names"]))
+            and (not search.tag or search.tag in h["tags"])
+            and (not search.building or h["address"]["building"] == search.building)
         ]
         found.sort(key=lambda h: (h["grid_code"], h["address_key"]))
         return found[skip : skip + limit]
@@ -365,6 +321,34 @@ class FakeGridStore:
 
     def record_import(self, doc, session=None):
         self.imports_[doc["_id"]] = copy.deepcopy(doc)
+
+
+def _record_verbs(records: str):
+    """Reading one record, inserting and replacing versions: alike for every kind."""
+
+    def read(self, record_id, session=None):
+        return copy.deepcopy(getattr(self, records).get(record_id))
+
+    def insert(self, docs, session):
+        self._insert(getattr(self, records), docs)
+
+    def replace(self, docs, session):
+        return self._replace(getattr(self, records), docs)
+
+    return read, insert, replace
+
+
+for _one, _many in (
+    ("grid", "grids"),
+    ("household", "households"),
+    ("place", "places"),
+    ("post", "posts"),
+    ("visit", "visits"),
+):
+    _read, _insert, _replace = _record_verbs(f"{_many}_")
+    setattr(FakeGridStore, _one, _read)
+    setattr(FakeGridStore, f"insert_{_many}", _insert)
+    setattr(FakeGridStore, f"replace_{_many}", _replace)
 
 
 class RecordingOutbox(OutboxWriter):
