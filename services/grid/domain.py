@@ -104,8 +104,6 @@ def check_grid_fields(data: Mapping[str, Any]) -> dict[str, str]:
             )
         if code.split("-")[-1].strip("0") == "":
             problems["code"] = f"{code}: a segment of zeros is not a grid number"
-    if not str(data.get("name") or "").strip():
-        problems["name"] = "required"
     if data.get("kind") == "dedicated" and data.get("dedicated_kind") not in DEDICATED_KINDS:
         problems["dedicated_kind"] = f"a dedicated grid needs one of {list(DEDICATED_KINDS)}"
     return problems

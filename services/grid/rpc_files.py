@@ -90,8 +90,8 @@ class FileRpc(GridBase):
     ):
         """Unmasked reads and ID look-ups, newest first: [{at, kind, actor, roles, …}].
 
-        Entries about a grid (reads) or prefix (exports) outside `scopes` are left out;
-        ID look-ups name no grid and are kept."""
+        Entries about a grid (reads) or prefix (exports) outside the caller's scopes are
+        left out; ID look-ups name no grid and are kept."""
         entries = self.store.audit_entries(kind, actor, min(int(limit), 1000))
         return [
             audit.view(e) for e in entries if not audit.about(e) or caller.covers(audit.about(e))
