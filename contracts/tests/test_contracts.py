@@ -89,7 +89,6 @@ def test_every_named_event_has_a_schema():
     assert payload_problems("not_an_event", {"anything": 1}) == {}
 
 
-
 def test_the_vocabulary_is_one_list_of_codes_and_labels():
     from contracts import grid_vocabulary as v
     from contracts.roles import GRID_KEEPERS, ROLE_LABELS, ROLES

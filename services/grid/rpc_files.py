@@ -42,7 +42,7 @@ class FileRpc(GridBase):
         report = importer.run(kind, filename, content, dry_run=dry_run, caller=caller)
         if report["bad_rows"] and not dry_run:
             raise ValidationFailed(
-                f"{len(report['bad_rows'])} bad rows in {filename}; nothing was imported",
+                f"{report['bad_row_count']} bad rows in {filename}; nothing was imported",
                 details=report,
             )
         if report.get("applied"):
