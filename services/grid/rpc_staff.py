@@ -68,10 +68,9 @@ class StaffRpc(GridBase):
             raise NotFound(details={"grid_code": grid_code, "user_id": user_id})
         absent = bool(absent)
         at = Stamp(self.clock.now(), caller.actor)
-        changes = [(posts.record({"absent": absent}, at, p), "") for p in mine]
+        change = "absent" if absent else "present"
+        changes = [(posts.record({"absent": absent}, at, p), change) for p in mine]
         if not dry_run:
-            change = "absent" if absent else "present"
-            changes = [(doc, change) for doc, _ in changes]
             self.store.transaction(
                 lambda session: posts.save(self.store, self.outbox, session, changes)
             )

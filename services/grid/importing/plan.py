@@ -193,10 +193,9 @@ class Planner:
     def _staff(self, plan: Plan, records: list[Record]) -> Plan:
         live = self.store.grids_by_codes(_codes(records))
         placed = {str(i): r for i, r in enumerate(records)}
-        levels = {i: live[d["grid_code"]]["level"] for i, d in _filed(plan, placed, live)}
         good = _unique(
             plan,
-            [r for i, r in placed.items() if i in levels],
+            [placed[i] for i, _ in _filed(plan, placed, live)],  # a post's rules need its grid
             lambda data: domain.check_post(data, live[data["grid_code"]]["level"]),
             lambda data: posts.post_id(data["grid_code"], str(data["user_id"]), data["post"]),
             ("post", "post"),
