@@ -201,6 +201,7 @@ class AwardConsumers(DeadLetterMixin, PointsBase):
             "at": now,
         }
         self.store.insert_award(award, session)
+        self._award_posted(award)
         self._moved(
             session,
             POINTS_AWARDED,
@@ -214,6 +215,10 @@ class AwardConsumers(DeadLetterMixin, PointsBase):
             cause_ref=fact.event_id,
         )
         return "awarded", award
+
+    def _award_posted(self, award: dict) -> None:
+        """Hook between an award's writes and its commit; the crash test kills the
+        process here (services/points/tests/crashing.py)."""
 
     def _refuse(self, fact: Fact, reason: str, session) -> None:
         village = fact.village
