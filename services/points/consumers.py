@@ -201,7 +201,7 @@ class AwardConsumers(DeadLetterMixin, PointsBase):
             "at": now,
         }
         self.store.insert_award(award, session)
-        self._award_posted(award)
+        self._award_posted(award, session)
         self._moved(
             session,
             POINTS_AWARDED,
@@ -216,7 +216,7 @@ class AwardConsumers(DeadLetterMixin, PointsBase):
         )
         return "awarded", award
 
-    def _award_posted(self, award: dict) -> None:
+    def _award_posted(self, award: dict, session) -> None:
         """Hook between an award's writes and its commit; the crash test kills the
         process here (services/points/tests/crashing.py)."""
 

@@ -12,7 +12,7 @@ from contracts.cases import CASE_CLOSED, CASE_EVALUATED, CASE_HANDLED, CASE_REOP
 from contracts.errors import AlreadyAwarded, Forbidden, FundShort, ValidationFailed
 from contracts.grid import VISIT_LOGGED, VISIT_VOIDED
 from services.points.audit import audit
-from services.points.tests.conftest import OPERATOR, VILLAGE, case, visit, wait_for
+from services.points.tests.conftest import OPERATOR, VILLAGE, case, visit
 
 pytestmark = pytest.mark.interface
 WALLET = f"wallet:{VILLAGE}:w1"

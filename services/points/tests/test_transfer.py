@@ -144,7 +144,7 @@ def test_no_sequence_of_transfers_overdraws_or_loses_a_point(moves):
         assert sum(h.balance for h in heads.values()) == 0
         for account, head in heads.items():
             assert shown_balance(account, head.balance) >= 0
-    for account, chain in history.items():
+    for chain in history.values():
         prev, running = GENESIS, 0
         for seq, e in enumerate(chain, 1):
             running += e.amount
