@@ -37,7 +37,6 @@ from services.points.transfer import Transfer, is_whole, shop, wallet
 
 TOKEN_TTL = timedelta(hours=24)
 PACK_MAX = 10
-LIVE_TOKENS_MAX = 30
 EARNERS = ("grid_worker", "grid_leader", "instructor")
 REFUSED = {
     "bad_basket": ValidationFailed,
@@ -206,36 +205,39 @@ class ShopRpc(PointsBase):
     # --- tokens (the worker's phone, online) ------------------------------------------------------
     @rpc(expected_exceptions=(Forbidden, ValidationFailed))
     def issue_tokens(self, count: int = 5, name: str = "", *, caller: Caller) -> dict:
-        """A pack of single-use redemption tokens to show later, offline if need be:
-        {tokens: [{token, code, expires_at}], ttl_seconds}."""
+        """The worker's pack of single-use redemption codes, to show later (offline if need
+        be): every live unused code, topped up with new ones to `count`. The phone keeps
+        the answer and replaces its pack with it, so used and expired codes fall away and
+        unused ones are not made again. {tokens: [{token, code, expires_at}], ttl_seconds}"""
         if not caller.has_role(*EARNERS):
             raise Forbidden(details={"required_roles": list(EARNERS)})
         if not is_whole(count) or not 1 <= count <= PACK_MAX:
             raise ValidationFailed(details={"count": f"1 to {PACK_MAX}"})
         now = self._now()
-        if self.store.live_tokens(caller.actor, now) + count > LIVE_TOKENS_MAX:
-            raise ValidationFailed(
-                details={"count": f"at most {LIVE_TOKENS_MAX} unused codes at once"}
-            )
         key = token_key(self.config)
-        expires = now + TOKEN_TTL
-        out = []
-        while len(out) < count:
-            token_id = till.new_token_id()
-            code = till.new_short_code()
+        live = self.store.live_tokens(caller.actor, now)
+        expires = (now + TOKEN_TTL).replace(microsecond=0)
+        while len(live) < count:
             doc = {
-                "_id": token_id,
+                "_id": till.new_token_id(),
                 "user": caller.actor,
                 "name": str(name or "")[:40],
-                "code": code,
+                "code": till.new_short_code(),
                 "expires_at": expires,
                 "issued_at": now,
                 "used_at": None,
             }
             if self.store.insert_token(doc):  # a taken short code: draw another
-                token = till.make_token(key, caller.actor, token_id, expires)
-                out.append({"token": token, "code": code, "expires_at": iso(expires)})
-        return {"tokens": out, "ttl_seconds": int(TOKEN_TTL.total_seconds())}
+                live.append(doc)
+        tokens = [
+            {
+                "token": till.make_token(key, d["user"], d["_id"], d["expires_at"]),
+                "code": d["code"],
+                "expires_at": iso(d["expires_at"]),
+            }
+            for d in sorted(live, key=lambda d: d["expires_at"])
+        ]
+        return {"tokens": tokens, "ttl_seconds": int(TOKEN_TTL.total_seconds())}
 
     def _resolve(self, presented: dict, session=None) -> dict:
         """The stored token a QR text or a short code names; the right error otherwise."""

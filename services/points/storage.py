@@ -540,10 +540,10 @@ class MongoPointsStore:
         )
         return done.modified_count == 1
 
-    def live_tokens(self, user: str, now: datetime) -> int:
-        return self.token_list.count_documents(
-            {"user": user, "used_at": None, "expires_at": {"$gt": now}}
-        )
+    def live_tokens(self, user: str, now: datetime) -> list[dict]:
+        """The user's unused, unexpired tokens (a worker holds a handful)."""
+        query = {"user": user, "used_at": None, "expires_at": {"$gt": now}}
+        return list(self.token_list.find(query).sort("expires_at", ASCENDING).limit(50))
 
     def month_taken(
         self, user: str, shop_id: str, month: str, session: Session = None

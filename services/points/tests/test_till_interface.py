@@ -207,8 +207,9 @@ def test_many_cashiers_at_once_never_overdraw(till):
     """16 tills redeem 10 points each from one 80-point wallet at the same moment:
     exactly 8 succeed, the rest are refused as insufficient; nothing is overdrawn."""
     points, shop, oil, soap = till
-    tokens = points.call("issue_tokens", 10, caller=worker())["tokens"]
-    tokens += points.call("issue_tokens", 6, caller=worker())["tokens"]
+    tokens = points.call("issue_tokens", 8, caller=worker())["tokens"]
+    tokens += points.call("issue_tokens", 8, caller=worker(2))["tokens"]  # w2 has nothing
+    tokens += points.call("issue_tokens", 10, caller=worker())["tokens"][8:]
     outcomes = []
     # real RPC over the broker, one proxy per till (entrypoint_hook hands every
     # concurrent caller the first worker's answer)
@@ -231,7 +232,17 @@ def test_many_cashiers_at_once_never_overdraw(till):
     for token in tokens:
         pool.spawn(redeem, token)
     pool.waitall()
-    assert sorted(outcomes) == ["ok"] * 8 + ["short"] * 8
+    assert sorted(outcomes) == ["ok"] * 8 + ["short"] * 10
     assert points.balance(f"wallet:{VILLAGE}:w1") == 0
     report = audit(points.db)
     assert report.ok, report.problems
+
+
+def test_a_pack_holds_the_live_codes_topped_up(points):
+    first = points.call("issue_tokens", 3, caller=worker())["tokens"]
+    again = points.call("issue_tokens", 3, caller=worker())["tokens"]
+    assert [t["token"] for t in again] == [t["token"] for t in first]  # nothing new made
+    assert len(points.call("issue_tokens", 5, caller=worker())["tokens"]) == 5
+    with pytest.raises(Exception) as refused:
+        points.call("issue_tokens", 1, caller=CASHIER)
+    assert refused.value.code == "forbidden"
