@@ -45,18 +45,35 @@ def points_service(label: str, workers: int = 10, extra_env: dict | None = None)
             "infra/nameko.yaml",
             "services.points.service:PointsService",
         ]
-        proc = subprocess.Popen(
-            cmd, cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
-        )
+        service = Service(cmd, env)
         try:
+            service.start()
             wait_ready(config)
-            yield config, mongo, (cmd, env)
+            yield config, mongo, service
         finally:
-            proc.terminate()
-            try:
-                proc.wait(15)
-            except subprocess.TimeoutExpired:
-                proc.kill()
+            service.stop()
+
+
+class Service:
+    """The points service process this benchmark started (stopped by its own pid)."""
+
+    def __init__(self, cmd: list[str], env: dict):
+        self.cmd, self.env, self.proc = cmd, env, None
+
+    def start(self) -> None:
+        self.proc = subprocess.Popen(
+            self.cmd, cwd=ROOT, env=self.env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+        )
+
+    def stop(self) -> None:
+        if self.proc is None or self.proc.poll() is not None:
+            return
+        self.proc.terminate()
+        try:
+            self.proc.wait(15)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            self.proc.wait()
 
 
 def wait_ready(config: dict, timeout: float = 90) -> None:
