@@ -172,7 +172,8 @@ def main() -> None:
             took, rss, out = run_audit(url, name)
             ok = "OK: 0 violations" in out
             print(
-                f"audit of {written} entries: {took:.1f} s wall, peak memory {rss:.0f} MB, clean: {ok}",
+                f"audit of {written} entries: {took:.1f} s wall, "
+                f"peak memory {rss:.0f} MB, clean: {ok}",
                 flush=True,
             )
             # a tampered copy: the audit names the first broken link
@@ -189,7 +190,8 @@ def main() -> None:
             )
             client.drop_database(name)
     print(
-        f"machine: {machine()}; SecantusDB; this process peak {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:.0f} MB"
+        f"machine: {machine()}; SecantusDB; this process peak "
+        f"{resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:.0f} MB"
     )
 
 

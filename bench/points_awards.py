@@ -102,12 +102,14 @@ def main() -> None:
     took = finished - ready
     print(f"machine: {machine()}; SecantusDB; points service max_workers={args.workers}")
     print(
-        f"events: {args.events} across {args.villages} villages; service start to ready {ready - started:.1f} s"
+        f"events: {args.events} across {args.villages} villages; "
+        f"service start to ready {ready - started:.1f} s"
     )
     print(f"awards: {awards} (distinct keys {keys}) in {took:.1f} s = {awards / took:.0f} awards/s")
     print(f"applied once: {awards == args.events == keys and wallets == POINTS * args.events}")
     print(
-        f"audit: {report.violations} violations over {report.entries} entries, {report.transfers} transfers ({report.seconds:.1f} s)"
+        f"audit: {report.violations} violations over {report.entries} entries, "
+        f"{report.transfers} transfers ({report.seconds:.1f} s)"
     )
 
 

@@ -156,20 +156,21 @@ def main() -> None:
         report = audit(db)
     lat = result["latencies"]
     total = result["outcomes"]["ok"]
+    rate = total / result["elapsed"]
+    refused = result["outcomes"]["insufficient_points"]
     print(f"machine: {machine()}; SecantusDB; points service max_workers={args.workers}")
-    print(f"redemptions: {total} in {result['elapsed']:.1f} s = {total / result['elapsed']:.0f}/s")
+    print(f"redemptions: {total} in {result['elapsed']:.1f} s = {rate:.0f}/s")
     print(
-        f"attempts: {len(lat)} ({len(lat) / result['elapsed']:.0f}/s); refused insufficient: {result['outcomes']['insufficient_points']}; other errors: {result['outcomes']['other']}"
+        f"attempts: {len(lat)} ({len(lat) / result['elapsed']:.0f}/s); refused as short: "
+        f"{refused}; other errors: {result['outcomes']['other']}"
     )
+    p50, p95, p99 = (percentile(lat, q) * 1000 for q in (0.5, 0.95, 0.99))
+    print(f"latency ms: p50 {p50:.0f}, p95 {p95:.0f}, p99 {p99:.0f}")
     print(
-        f"latency ms: p50 {percentile(lat, 0.5) * 1000:.0f}, p95 {percentile(lat, 0.95) * 1000:.0f}, p99 {percentile(lat, 0.99) * 1000:.0f}"
+        f"overdrafts: {negative + beyond + wallets_wrong} (negative balances {negative}, "
+        f"spent beyond held {beyond}, wallet != given - spent {wallets_wrong})"
     )
-    print(
-        f"overdrafts: {negative + beyond + wallets_wrong} (negative balances {negative}, spent beyond held {beyond}, wallet != given - spent {wallets_wrong})"
-    )
-    print(
-        f"audit: {report.violations} violations over {report.entries} entries ({report.seconds:.1f} s)"
-    )
+    print(f"audit: {report.violations} violations over {report.entries} entries")
 
 
 if __name__ == "__main__":

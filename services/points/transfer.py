@@ -20,7 +20,7 @@ import uuid
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
-from typing import Any
+from typing import Any, TypeGuard
 
 # --- accounts ----------------------------------------------------------------------------
 # kind -> normal side: +1 debit-normal (balance = sum of entries, never below zero),
@@ -110,7 +110,7 @@ class Overdraft(ValueError):
         self.amount = amount
 
 
-def is_whole(value: Any) -> bool:
+def is_whole(value: Any) -> TypeGuard[int]:
     """An integer that is not a bool (True is an int to Python, never a point count)."""
     return isinstance(value, int) and not isinstance(value, bool)
 
