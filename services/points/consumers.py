@@ -146,9 +146,6 @@ class AwardConsumers(DeadLetterMixin, PointsBase):
             return why or "ignored", None
         if not fact.user:
             return "no_recipient", None
-        first = self.store.transfer_by_key(fact.key, session)
-        if first is not None:
-            return "repeat", first
         period = rules.period_key(rule.period, fact.at)
         day = rules.day_key(fact.at)
         used = self.store.usage_of(rule.rule_id, fact.user, period, session)
@@ -180,6 +177,8 @@ class AwardConsumers(DeadLetterMixin, PointsBase):
             record = self._post(transfer, session)
         except FundShort:
             return "fund_short", None
+        if record.get("replayed"):  # this work was paid already (a retried refusal, say)
+            return "repeat", record
         self.store.add_usage(rule.rule_id, fact.user, period, day, points, session)
         award = {
             "_id": record["_id"],

@@ -320,7 +320,10 @@ class ShopRpc(PointsBase):
             catalogue = {
                 d["_id"]: d for d in self.store.items_of(shop_id, wanted_ids, session=session)
             }
-            taken = self.store.month_taken(user, shop_id, month, session)
+            # only goods with a per-person limit keep a monthly tally (one read, one write less
+            # for the usual basket)
+            limited = any(d.get("per_person_limit") is not None for d in catalogue.values())
+            taken = self.store.month_taken(user, shop_id, month, session) if limited else {}
             try:
                 basket = till.price_basket(
                     [i if isinstance(i, dict) else {} for i in items], catalogue, taken
@@ -353,9 +356,13 @@ class ShopRpc(PointsBase):
             for line in basket.lines:
                 if not self.store.take_stock(line.item_id, line.qty, session):
                     raise OutOfStock(details={line.item_id: {"name": line.name}})
-            self.store.add_month_taken(
-                user, shop_id, month, {ln.item_id: ln.qty for ln in basket.lines}, session
-            )
+            tally = {
+                ln.item_id: ln.qty
+                for ln in basket.lines
+                if catalogue[ln.item_id].get("per_person_limit") is not None
+            }
+            if tally:
+                self.store.add_month_taken(user, shop_id, month, tally, session)
             if not self.store.use_token(token_id, token_id, now, session):
                 raise TokenUsed(details={"redemption_id": token_id})
             balance = sum(w["balance"] for w in wallets) - basket.total
@@ -387,6 +394,7 @@ class ShopRpc(PointsBase):
                 "villages": [v for v, _ in parts],
                 "balance_after": balance,
                 "state": "redeemed",
+                "tallied": tally,
                 "month": month,
                 "at": now,
             }
@@ -462,13 +470,12 @@ class ShopRpc(PointsBase):
             record = self._post(reversal, session)
             for line in found["lines"]:
                 self.store.return_stock(line["item_id"], line["qty"], session)
-            self.store.add_month_taken(
-                found["user"],
-                found["shop_id"],
-                found["month"],
-                {ln["item_id"]: -ln["qty"] for ln in found["lines"]},
-                session,
-            )
+            tallied = found.get("tallied") or {}
+            if tallied:
+                back = {item: -qty for item, qty in tallied.items()}
+                self.store.add_month_taken(
+                    found["user"], found["shop_id"], found["month"], back, session
+                )
             refund = {
                 "transfer_id": record["_id"],
                 "by": caller.actor,
