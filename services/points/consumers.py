@@ -148,7 +148,9 @@ class AwardConsumers(DeadLetterMixin, PointsBase):
             return "no_recipient", None
         period = rules.period_key(rule.period, fact.at)
         day = rules.day_key(fact.at)
-        used = self.store.usage_of(rule.rule_id, fact.user, period, session)
+        capped = rule.daily_cap is not None or rule.period_cap is not None
+        # caps keep a tally per worker and period; a rule without caps needs none
+        used = self.store.usage_of(rule.rule_id, fact.user, period, session) if capped else {}
         points = rules.capped(rule, used.get("days", {}).get(day, 0), used.get("total", 0))
         if points <= 0:
             return "cap_reached", None
@@ -179,7 +181,8 @@ class AwardConsumers(DeadLetterMixin, PointsBase):
             return "fund_short", None
         if record.get("replayed"):  # this work was paid already (a retried refusal, say)
             return "repeat", record
-        self.store.add_usage(rule.rule_id, fact.user, period, day, points, session)
+        if capped:
+            self.store.add_usage(rule.rule_id, fact.user, period, day, points, session)
         award = {
             "_id": record["_id"],
             "user": fact.user,
@@ -195,7 +198,7 @@ class AwardConsumers(DeadLetterMixin, PointsBase):
             "event_id": fact.event_id,
             "state": "pending" if held else "available",
             "settle_after": fact.at + timedelta(days=rule.hold_days) if rule.hold_days else None,
-            "usage": {"rule_id": rule.rule_id, "period": period, "day": day},
+            "usage": {"rule_id": rule.rule_id, "period": period, "day": day} if capped else None,
             "earned_at": fact.at,
             "at": now,
         }
