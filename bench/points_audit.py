@@ -23,7 +23,7 @@ from datetime import datetime, timedelta, timezone
 from pymongo import MongoClient
 
 from bench.points_common import ROOT, machine
-from services.points.storage import transfer_doc
+from services.points.storage import entry_doc, transfer_doc
 from services.points.transfer import Head, Transfer, fund, issued, shop, wallet
 from tests.realparts import embedded_mongo
 
@@ -48,18 +48,7 @@ def build(db, entries_wanted: int, seed: int = 7) -> int:
         transfers.append(doc)
         for e in made:
             heads[e.account] = e.head()
-            entries.append(
-                {
-                    "account": e.account,
-                    "seq": e.seq,
-                    "transfer_id": e.transfer_id,
-                    "amount": e.amount,
-                    "balance": e.balance,
-                    "at": e.at,
-                    "prev": e.prev,
-                    "hash": e.hash,
-                }
-            )
+            entries.append(entry_doc(e))
         written += len(made)
         if len(entries) >= BATCH:
             flush()

@@ -80,43 +80,36 @@ class FundOut(Schema):
 
 
 # --- rules ----------------------------------------------------------------------------------
-class RuleIn(Schema):
+class _RuleTerms(Schema):
+    daily_cap = _points(100_000, allow_none=True)
+    period_cap = _points(1_000_000, allow_none=True)
+    period = fields.String(validate=validate.OneOf(("month", "quarter", "year")))
+    hold_days = _points(90, low=0)
+    category_group = fields.String(allow_none=True, validate=validate.Length(max=40))
+    visit_kind = fields.String(
+        allow_none=True, validate=validate.OneOf(("routine", "care", "wartime"))
+    )
+    min_rating = _points(5)
+    valid_until = fields.AwareDateTime(format="iso", allow_none=True)
+
+
+class RuleIn(_RuleTerms):
     code = fields.String(required=True, validate=AREA)
     name = _text(60, required=True)
     category = fields.String(required=True, validate=validate.OneOf(CATEGORIES))
     trigger = fields.String(required=True, validate=validate.OneOf(TRIGGERS))
     points = _points(10_000, required=True)
-    daily_cap = _points(100_000, allow_none=True)
-    period_cap = _points(1_000_000, allow_none=True)
-    period = fields.String(validate=validate.OneOf(("month", "quarter", "year")))
-    hold_days = _points(90, low=0)
-    category_group = fields.String(allow_none=True, validate=validate.Length(max=40))
-    visit_kind = fields.String(
-        allow_none=True, validate=validate.OneOf(("routine", "care", "wartime"))
-    )
-    min_rating = _points(5)
     valid_from = fields.AwareDateTime(
         format="iso", metadata={"description": "default now; never earlier"}
     )
-    valid_until = fields.AwareDateTime(format="iso", allow_none=True)
 
 
-class RuleChangeIn(Schema):
+class RuleChangeIn(_RuleTerms):
     version = fields.Integer(strict=True, required=True)
     name = _text(60)
     category = fields.String(validate=validate.OneOf(CATEGORIES))
     points = _points(10_000)
-    daily_cap = _points(100_000, allow_none=True)
-    period_cap = _points(1_000_000, allow_none=True)
-    period = fields.String(validate=validate.OneOf(("month", "quarter", "year")))
-    hold_days = _points(90, low=0)
-    category_group = fields.String(allow_none=True, validate=validate.Length(max=40))
-    visit_kind = fields.String(
-        allow_none=True, validate=validate.OneOf(("routine", "care", "wartime"))
-    )
-    min_rating = _points(5)
     valid_from = fields.AwareDateTime(format="iso")
-    valid_until = fields.AwareDateTime(format="iso", allow_none=True)
 
 
 class RuleOut(Schema):
@@ -226,23 +219,23 @@ class ShopOut(Schema):
     version = fields.Integer()
 
 
-class ItemIn(Schema):
-    name = _text(40, required=True)
-    price = _points(100_000, required=True)
-    stock = _points(1_000_000, low=0, required=True)
+class _ItemTerms(Schema):
     per_person_limit = _points(1000, allow_none=True)
     unit = fields.String(allow_none=True, validate=validate.Length(max=8))
     active = fields.Boolean()
 
 
-class ItemChangeIn(Schema):
+class ItemIn(_ItemTerms):
+    name = _text(40, required=True)
+    price = _points(100_000, required=True)
+    stock = _points(1_000_000, low=0, required=True)
+
+
+class ItemChangeIn(_ItemTerms):
     version = fields.Integer(strict=True, required=True)
     name = _text(40)
     price = _points(100_000)
     stock = _points(1_000_000, low=0)
-    per_person_limit = _points(1000, allow_none=True)
-    unit = fields.String(allow_none=True, validate=validate.Length(max=8))
-    active = fields.Boolean()
 
 
 class ItemOut(Schema):

@@ -17,7 +17,7 @@ from services.kit.clock import Clock, ClockProvider
 from services.kit.consumer import EventInbox
 from services.kit.outbox import Outbox, OutboxWriter
 from services.kit.rpc import TimedRpcProxy
-from services.points.storage import MongoPointsStore, PointsStorage
+from services.points.storage import PointsStorage, PointsStore
 from services.points.transfer import Overdraft, Transfer, parse_account, shown_balance
 
 SERVICE = "points"
@@ -63,7 +63,7 @@ class PointsBase:
     """Dependencies and shared internals; the RPCs and handlers live in the mixins."""
 
     name = SERVICE
-    store: MongoPointsStore = PointsStorage()
+    store: PointsStore = PointsStorage()
     outbox: OutboxWriter = Outbox(SERVICE)
     inbox = EventInbox(SERVICE)
     clock: Clock = ClockProvider()
