@@ -171,18 +171,18 @@ class StateQuery(Schema):
 
 
 # --- the worker's points ---------------------------------------------------------------------
-class TokensIn(Schema):
+class CodePackIn(Schema):
     count = fields.Integer(strict=True, load_default=5, validate=validate.Range(min=1, max=10))
 
 
-class TokenOut(Schema):
+class CodeOut(Schema):
     token = fields.String(metadata={"description": "signed, single use; shown as a QR code"})
     code = fields.String(metadata={"description": "8 digits, for typing at the till"})
     expires_at = fields.String()
 
 
-class TokensOut(Schema):
-    tokens = fields.List(fields.Nested(TokenOut))
+class CodePackOut(Schema):
+    tokens = fields.List(fields.Nested(CodeOut))
     ttl_seconds = fields.Integer()
 
 
@@ -335,7 +335,7 @@ class StatementOut(Schema):
     payable = fields.Boolean()
 
 
-class ExportQuery(Schema):
+class StatementFileQuery(Schema):
     format = fields.String(load_default="csv", validate=validate.OneOf(("csv", "xlsx")))
 
 

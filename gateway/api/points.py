@@ -66,10 +66,10 @@ def issue_tokens():
     online so the phone can show one at the till while offline. Valid 24 hours.
     ---
     security: bearer
-    requestBody: TokensIn
-    responses: {200: TokensOut, 400: Error, 401: Error, 403: Error}
+    requestBody: CodePackIn
+    responses: {200: CodePackOut, 400: Error, 401: Error, 403: Error}
     """
-    data = json_body(s.TokensIn()) if request.get_data(cache=True).strip() else {"count": 5}
+    data = json_body(s.CodePackIn()) if request.get_data(cache=True).strip() else {"count": 5}
     return jsonify(points("issue_tokens", data["count"], current_principal().name))
 
 
@@ -393,7 +393,7 @@ def statement_file(shop_id: str, period: str):
     parameters: [format]
     responses: {200: download, 400: Error, 401: Error, 403: Error, 404: Error}
     """
-    fmt = query(s.ExportQuery())["format"]
+    fmt = query(s.StatementFileQuery())["format"]
     found = points("statement_file", shop_id, period, fmt)
     return Response(
         base64.b64decode(found["data"]),

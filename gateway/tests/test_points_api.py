@@ -221,3 +221,16 @@ def test_rankings_take_a_period(client, rpc, bearer):
             ).status_code
             == 400
         )
+
+
+def test_points_schemas_shadow_no_other_schema_in_the_openapi_document():
+    from marshmallow import Schema
+
+    from contracts import grid_http, identity, points_http
+
+    def names(module):
+        return {
+            n for n, o in vars(module).items() if isinstance(o, type) and issubclass(o, Schema)
+        } - {"Schema"}
+
+    assert names(points_http) & (names(identity) | names(grid_http)) == set()
