@@ -14,6 +14,7 @@ import { syncView } from './views/sync.js';
 import { dutyBoardView, myGridsView } from './views/grids.js';
 import { householdView, householdsView, visitView } from './views/households.js';
 import { mapView } from './views/map.js';
+import { pointsHomeFor, registerPointsRoutes } from './views/points/index.js';
 
 let loginNotice = '';
 
@@ -39,6 +40,7 @@ route('/households', () => householdsView({ onLogout: logout }));
 route('/households/:id', ({ id }) => householdView({ id, onLogout: logout }));
 route('/households/:id/visit', ({ id }) => visitView({ id, onLogout: logout }));
 route('/duty-board', () => dutyBoardView({ onLogout: logout }));
+registerPointsRoutes(route, logout);
 route('*', homeFor(null));
 
 setGuard((path) => {
@@ -49,6 +51,8 @@ setGuard((path) => {
   if (key && !homesFor(user).includes(key)) return '/';
   // The grid screens are field tools: workers, leaders and instructors (the workbench).
   if (/^\/(grids|households|duty-board)(\/|$)/.test(path) && !homesFor(user).includes('workbench')) return '/';
+  const pointsHome = pointsHomeFor(path);
+  if (pointsHome && !homesFor(user).includes(pointsHome)) return '/';
   return null;
 });
 
