@@ -140,6 +140,9 @@ def load(config: dict) -> dict:
         summary = {"users": len(ids)}
         if dataset is not None:
             summary["grid"] = rpc.grid.load_dataset(dataset, ids, caller=Caller.trusted("demo"))
+        from services.points import demo as points_demo
+
+        summary["points"] = points_demo.load(rpc, ids)
     return summary
 
 
