@@ -24,7 +24,7 @@ $(VENV)/.installed: requirements.txt
 	@touch $@
 
 pwa: pwa/dist/index.html
-pwa/dist/index.html: $(shell find pwa/src pwa/public -type f 2>/dev/null) pwa/package.json pwa/package-lock.json pwa/vite.config.js pwa/index.html
+pwa/dist/index.html: $(shell find pwa/src pwa/public -type f 2>/dev/null) pwa/package.json pwa/package-lock.json pwa/vite.config.js pwa/index.html contracts/vocabulary.json
 	cd pwa && npm ci --no-audit --no-fund --loglevel=error && npm run build --silent
 
 broker:

@@ -66,6 +66,9 @@ def _operation(view) -> dict:
     info = yaml.safe_load(meta) or {} if meta.strip() else {}
     op: dict = {"summary": summary.strip().splitlines()[0] if summary.strip() else view.__name__}
     extra = " ".join(line.strip() for line in summary.strip().splitlines()[1:])
+    roles = (getattr(view, "_auth", None) or {}).get("roles")
+    if roles:  # from the route's @requires_roles, so the document cannot drift from it
+        extra = f"Roles: {', '.join(roles)}. {extra}".strip()
     if extra:
         op["description"] = extra
     if info.get("requestBody") == "upload":  # a file: multipart `file` field or the raw body

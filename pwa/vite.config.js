@@ -82,6 +82,8 @@ export default defineConfig({
   },
   server: {
     proxy: { '/api': process.env.LIANXIN_GATEWAY || 'http://127.0.0.1:8000' },
+    // the app imports contracts/vocabulary.json (one list of labels for server and app)
+    fs: { allow: ['..'] },
   },
   plugins: [serviceWorker()],
 });

@@ -11,8 +11,11 @@ import { toast } from './toast.js';
 import { HOME_PATHS, homeView } from './views/home.js';
 import { loginView } from './views/login.js';
 import { syncView } from './views/sync.js';
-import { dutyBoardView, myGridsView } from './views/grids.js';
-import { householdView, householdsView, visitView } from './views/households.js';
+import { dutyBoardView } from './views/dutyBoard.js';
+import { myGridsView } from './views/myGrids.js';
+import { householdView } from './views/householdFile.js';
+import { householdsView } from './views/householdList.js';
+import { visitView } from './views/visitForm.js';
 import { mapView } from './views/map.js';
 import { pointsHomeFor, registerPointsRoutes } from './views/points/index.js';
 

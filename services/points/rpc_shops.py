@@ -161,8 +161,9 @@ class ShopRpc(PointsBase):
         return [_shop_out(d) for d in found.values()]
 
     @rpc(expected_exceptions=(Forbidden, NotFound))
-    def shop_items(self, shop_id: str, *, caller: Caller) -> list:
-        """The catalogue (anyone who may see the supermarket)."""
+    def shop_items(self, shop_id: str, *, caller: Caller) -> list:  # noqa: ARG002
+        """The catalogue (anyone who may see the supermarket). `caller` is taken as every
+        RPC acting for a person takes it; the catalogue is the same for all."""
         found = self.store.shop(shop_id)
         if found is None:
             raise NotFound(details={"shop_id": shop_id})

@@ -98,6 +98,7 @@ def visit(n: int, worker: str = "w1", at: datetime | None = None, grid: str = GR
         "worker_user_id": worker,
         "kind": "routine",
         "occurred_at": (at or datetime.now(timezone.utc) + timedelta(seconds=1)).isoformat(),
+        "actor": worker,  # every grid event says who made the change
     }
 
 

@@ -34,6 +34,7 @@ def visit(at=NOW, kind="routine"):
         "worker_user_id": "u1",
         "kind": kind,
         "occurred_at": at.isoformat(),
+        "actor": "u1",
     }
     return rules.facts_of_event("visit_logged", "e1", payload)[0]
 
