@@ -4,7 +4,7 @@ VENV  := .venv
 PY    := $(VENV)/bin/python
 PYTHON ?= python3
 
-.PHONY: run test lint bench venv pwa broker chromium clean
+.PHONY: run test lint bench audit venv pwa broker chromium clean
 
 run: venv pwa broker
 	PYTHONWARNINGS=ignore::DeprecationWarning $(PY) -m infra.run
@@ -24,7 +24,7 @@ $(VENV)/.installed: requirements.txt
 	@touch $@
 
 pwa: pwa/dist/index.html
-pwa/dist/index.html: $(shell find pwa/src pwa/public -type f 2>/dev/null) pwa/package.json pwa/package-lock.json pwa/vite.config.js pwa/index.html
+pwa/dist/index.html: $(shell find pwa/src pwa/public -type f 2>/dev/null) pwa/package.json pwa/package-lock.json pwa/vite.config.js pwa/index.html contracts/vocabulary.json
 	cd pwa && npm ci --no-audit --no-fund --loglevel=error && npm run build --silent
 
 broker:
@@ -37,6 +37,13 @@ bench: venv broker
 	$(PY) -m bench.auth
 	$(PY) -m bench.locate
 	$(PY) -m bench.households --import-households 10000 --search-households 50000
+	$(PY) -m bench.points_till
+	$(PY) -m bench.points_awards
+	$(PY) -m bench.points_audit
+
+# Check the points ledger's invariants (MONGO_URL / DB_PREFIX name the database).
+audit: venv
+	$(PY) -m services.points.audit
 
 clean:
 	rm -rf var pwa/dist

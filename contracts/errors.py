@@ -53,6 +53,33 @@ CATALOG: dict[str, tuple[int, str, str]] = {
         "服务暂时不可用，请稍后再试",
         "A service is not answering, try again shortly",
     ),
+    # the points mall
+    "insufficient_points": (
+        409,
+        "积分不足：可用 {available} 分，需要 {needed} 分",
+        "Not enough points: {available} available, {needed} needed",
+    ),
+    "fund_short": (
+        409,
+        "村集体积分资金不足，请先充值",
+        "The village fund holds too few points; top it up first",
+    ),
+    "out_of_stock": (409, "商品库存不足", "Not enough of this item in stock"),
+    "over_limit": (409, "超过每人限兑数量", "More than one person may take of this item"),
+    "redemption_code_invalid": (400, "兑换码无效", "This redemption code is not valid"),
+    "redemption_code_expired": (
+        400,
+        "兑换码已过期，请在手机联网后刷新兑换码",
+        "This redemption code has expired; refresh the codes while online",
+    ),
+    "redemption_code_used": (409, "兑换码已使用过", "This redemption code was already used"),
+    "already_awarded": (409, "该事项已发放过积分", "Points were already awarded for this"),
+    "period_closed": (409, "该月已结算，不能再变更", "That month is settled and closed"),
+    "refund_window_passed": (
+        409,
+        "已超过可退货期限（{days} 天）",
+        "Past the refund window ({days} days)",
+    ),
     "internal_error": (500, "系统出错了，请稍后再试", "Something went wrong on our side"),
 }
 
@@ -175,3 +202,54 @@ class ServiceUnavailable(LianxinError):
     """A service another one needs did not answer in time (503, try again shortly)."""
 
     code = "service_unavailable"
+
+
+# --- the points mall -----------------------------------------------------------------------
+@deserialize_to_instance
+class InsufficientPoints(LianxinError):
+    code = "insufficient_points"
+
+
+@deserialize_to_instance
+class FundShort(LianxinError):
+    code = "fund_short"
+
+
+@deserialize_to_instance
+class OutOfStock(LianxinError):
+    code = "out_of_stock"
+
+
+@deserialize_to_instance
+class OverLimit(LianxinError):
+    code = "over_limit"
+
+
+@deserialize_to_instance
+class TokenInvalid(LianxinError):
+    code = "redemption_code_invalid"
+
+
+@deserialize_to_instance
+class TokenExpired(LianxinError):
+    code = "redemption_code_expired"
+
+
+@deserialize_to_instance
+class TokenUsed(LianxinError):
+    code = "redemption_code_used"
+
+
+@deserialize_to_instance
+class AlreadyAwarded(LianxinError):
+    code = "already_awarded"
+
+
+@deserialize_to_instance
+class PeriodClosed(LianxinError):
+    code = "period_closed"
+
+
+@deserialize_to_instance
+class RefundWindowPassed(LianxinError):
+    code = "refund_window_passed"

@@ -8,51 +8,63 @@ from marshmallow import Schema, fields
 GRID_CHANGED = "grid_changed"
 HOUSEHOLD_CHANGED = "household_changed"
 STAFF_ASSIGNED = "staff_assigned"
+PLACE_CHANGED = "place_changed"  # a place or organisation recorded or changed
 VISIT_LOGGED = "visit_logged"
 VISIT_VOIDED = "visit_voided"  # a visit struck off (logged in error); points reverse it
 VISITS_OVERDUE = "visits_overdue"  # a grid's households overdue for a visit (daily digest)
 
 
-class GridChanged(Schema):
-    code = fields.String(required=True)
-    change = fields.String(required=True)  # created | updated | retired
+class _Change(Schema):
+    """What every grid event carries: what happened, and who made it happen (DESIGN §8)."""
+
+    change = fields.String(required=True)
+    actor = fields.String(required=True)  # a user id, or "service:<name>"
+
+
+class _Versioned(_Change):
+    version = fields.Integer(required=True)  # of the record after the change
+
+
+class GridChanged(_Versioned):
+    code = fields.String(required=True)  # change: created | updated | retired
     level = fields.Integer(required=True)
     parent = fields.String(required=True)
-    version = fields.Integer(required=True)
 
 
-class HouseholdChanged(Schema):
-    household_id = fields.String(required=True)
+class HouseholdChanged(_Versioned):
+    household_id = fields.String(required=True)  # change: created | updated
     grid_code = fields.String(required=True)
-    change = fields.String(required=True)  # created | updated
-    version = fields.Integer(required=True)
     tags = fields.List(fields.String(), required=True)
 
 
-class StaffAssigned(Schema):
+class PlaceChanged(_Versioned):
+    place_id = fields.String(required=True)  # change: created | updated
     grid_code = fields.String(required=True)
+    kind = fields.String(required=True)  # shop, school, hazard_point, …
+
+
+class StaffAssigned(_Change):
+    grid_code = fields.String(required=True)  # change: assigned | removed | absent | present
     user_id = fields.String(required=True)
     post = fields.String(required=True)
     ab = fields.String(allow_none=True)
-    change = fields.String(required=True)  # assigned | removed | absent | present
 
 
-class VisitLogged(Schema):
-    visit_id = fields.String(required=True)
-    household_id = fields.String(required=True)
-    grid_code = fields.String(required=True)
-    worker_user_id = fields.String(required=True)
-    kind = fields.String(required=True)
-    occurred_at = fields.String(required=True)  # ISO 8601, UTC
-
-
-class VisitVoided(Schema):
+class _Visit(Schema):
     visit_id = fields.String(required=True)
     household_id = fields.String(required=True)
     grid_code = fields.String(required=True)
     worker_user_id = fields.String(required=True)  # who logged the visit
+    actor = fields.String(required=True)  # who logged it, or who voided it
+
+
+class VisitLogged(_Visit):
+    kind = fields.String(required=True)
+    occurred_at = fields.String(required=True)  # ISO 8601, UTC
+
+
+class VisitVoided(_Visit):
     reason = fields.String(required=True)
-    actor = fields.String(required=True)  # who voided it
     at = fields.String(required=True)  # ISO 8601, UTC
 
 
@@ -64,11 +76,13 @@ class VisitsOverdue(Schema):
     days_left = fields.Integer(required=True)
     user_ids = fields.List(fields.String(), required=True)  # the grid's posts to tell
     at = fields.String(required=True)
+    actor = fields.String(required=True)  # "service:grid": the daily digest
 
 
 EVENTS = {
     GRID_CHANGED: GridChanged,
     HOUSEHOLD_CHANGED: HouseholdChanged,
+    PLACE_CHANGED: PlaceChanged,
     STAFF_ASSIGNED: StaffAssigned,
     VISIT_LOGGED: VisitLogged,
     VISIT_VOIDED: VisitVoided,

@@ -8,7 +8,7 @@ range, inside the parent, no overlap), which names the problem in its 400.
 
 from __future__ import annotations
 
-from marshmallow import Schema, ValidationError, fields, validate, validates_schema
+from marshmallow import EXCLUDE, Schema, ValidationError, fields, validate, validates_schema
 
 from contracts.grid_vocabulary import (
     DEDICATED_KINDS,
@@ -79,6 +79,30 @@ class GridCreateIn(Schema):
     kind = fields.String(load_default="comprehensive", validate=validate.OneOf(GRID_KINDS))
     dedicated_kind = fields.String(allow_none=True, validate=validate.OneOf(DEDICATED_KINDS))
     boundary = GeometryField(allow_none=True)
+
+
+class GridPropertiesIn(Schema):
+    """The properties of a grid in a GeoJSON import (others a GIS tool adds are ignored)."""
+
+    class Meta:
+        unknown = EXCLUDE
+
+    code = _grid_code(required=True)
+    name = _text(60, required=True)
+    kind = fields.String(allow_none=True, validate=validate.OneOf(GRID_KINDS))
+    dedicated_kind = fields.String(allow_none=True, validate=validate.OneOf(DEDICATED_KINDS))
+    level = fields.Integer(allow_none=True, validate=validate.Range(min=1, max=3))
+
+
+class GridFeatureIn(Schema):
+    """One grid of a GeoJSON import: a Feature with its boundary and properties."""
+
+    class Meta:
+        unknown = EXCLUDE
+
+    type = fields.String(required=True, validate=validate.Equal("Feature"))
+    geometry = GeometryField(allow_none=True, load_default=None)
+    properties = fields.Nested(GridPropertiesIn, required=True)
 
 
 class GridUpdateIn(Schema):
@@ -352,7 +376,17 @@ class PostIn(Schema):
     username = fields.String(allow_none=True, validate=validate.Length(max=64))
 
 
+class GridPostIn(PostIn):
+    """A post with the grid it is on (the grid service's own input, and an import row)."""
+
+    grid_code = _grid_code(required=True)
+
+
 class AbsenceIn(Schema):
+    absent = fields.Boolean(required=True)
+
+
+class AbsenceQuery(Schema):
     absent = fields.Boolean(required=True)
 
 
@@ -376,10 +410,11 @@ class PostListQuery(Schema):
 
 class OnDutyOut(Schema):
     grid_code = fields.String()
-    user_id = fields.String()
+    user_id = fields.String(allow_none=True, metadata={"description": "null: nobody on duty"})
     display_name = fields.String(allow_none=True)
     phone = fields.String(allow_none=True)
     post = fields.String()
+    post_zh = fields.String()
     ab = fields.String(allow_none=True)
     handled_at = fields.String(metadata={"description": "the grid whose post answers"})
     path = fields.List(fields.String())
@@ -464,6 +499,10 @@ class VisitIn(Schema):
     note = fields.String(allow_none=True, validate=validate.Length(max=2000))
 
 
+class VoidIn(Schema):
+    reason = fields.String(required=True, validate=validate.Length(min=1, max=200))
+
+
 class VisitListQuery(Schema):
     grid_code = fields.String(validate=validate.Regexp(GRID_CODE, error="not a grid code"))
     household_id = _text(64)
@@ -487,6 +526,9 @@ class VisitOut(Schema):
     findings = fields.Dict()
     case_draft = fields.Dict(allow_none=True)
     note = fields.String(allow_none=True)
+    voided = fields.Dict(
+        allow_none=True, metadata={"description": "{at, by, reason} once struck off"}
+    )
 
 
 class CoverageOut(Schema):

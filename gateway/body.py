@@ -89,7 +89,7 @@ class StrictJSON(DefaultJSONProvider):
 
     ensure_ascii = False  # Chinese stays readable in answers
 
-    def loads(self, s: str | bytes, **kwargs: Any) -> Any:
+    def loads(self, s: str | bytes, **_kwargs: Any) -> Any:
         return loads_strict(s)
 
 

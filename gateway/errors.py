@@ -79,6 +79,6 @@ def install(app: Flask) -> None:
         return error_response(code, status=exc.code)
 
     @app.errorhandler(Exception)
-    def unexpected(exc: Exception):
+    def unexpected(_exc: Exception):
         log.exception("unhandled error")
         return error_response("internal_error", {"request_id": g.get("request_id")})

@@ -20,6 +20,7 @@ from marshmallow import Schema, fields
 
 from contracts import grid_http as grid_schemas
 from contracts import identity as identity_schemas
+from contracts import points_http as points_schemas
 from contracts.errors import CATALOG
 
 bp = Blueprint("openapi", __name__)
@@ -45,7 +46,7 @@ SECURITY = {
 
 def _schemas() -> dict[str, type[Schema]]:
     found: dict[str, type[Schema]] = {"Error": Error}
-    for module in (identity_schemas, grid_schemas):
+    for module in (identity_schemas, grid_schemas, points_schemas):
         for name in dir(module):
             obj = getattr(module, name)
             if isinstance(obj, type) and issubclass(obj, Schema) and obj is not Schema:
@@ -67,6 +68,9 @@ def _operation(view) -> dict:
     info = yaml.safe_load(meta) or {} if meta.strip() else {}
     op: dict = {"summary": summary.strip().splitlines()[0] if summary.strip() else view.__name__}
     extra = " ".join(line.strip() for line in summary.strip().splitlines()[1:])
+    roles = (getattr(view, "_auth", None) or {}).get("roles")
+    if roles:  # from the route's @requires_roles, so the document cannot drift from it
+        extra = f"Roles: {', '.join(roles)}. {extra}".strip()
     if extra:
         op["description"] = extra
     if info.get("requestBody") == "upload":  # a file: multipart `file` field or the raw body

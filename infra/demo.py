@@ -9,6 +9,8 @@ import sys
 
 from nameko.standalone.rpc import ClusterRpcProxy
 
+from contracts.caller import Caller
+
 DEMO_PASSWORD = "Demo@12345"
 COUNTY = "330424"  # 海盐县
 TOWN = "330424001"  # 武原街道
@@ -137,7 +139,10 @@ def load(config: dict) -> dict:
             ids[user["username"]] = user["id"]
         summary = {"users": len(ids)}
         if dataset is not None:
-            summary["grid"] = rpc.grid.load_dataset(dataset, ids)
+            summary["grid"] = rpc.grid.load_dataset(dataset, ids, caller=Caller.trusted("demo"))
+        from services.points import demo as points_demo
+
+        summary["points"] = points_demo.load(rpc, ids)
     return summary
 
 

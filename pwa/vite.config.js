@@ -14,6 +14,8 @@ import { build, defineConfig } from 'vite';
 // Read only at install time: not worth carrying in the offline shell.
 const NOT_PRECACHED = new Set(['sw.js', 'icons/icon-512.png', 'icons/icon-maskable-512.png']);
 const PRECACHED = /\.(html|js|css|svg|png|webmanifest)$/;
+// The cashier's camera reader loads when 扫码 is tapped (redeeming needs the network anyway).
+const ON_DEMAND = /^assets\/(jsQR|scanner)-/;
 
 function filesUnder(dir) {
   return readdirSync(dir, { withFileTypes: true }).flatMap((entry) =>
@@ -24,7 +26,7 @@ function filesUnder(dir) {
 function precacheList(outDir) {
   return filesUnder(outDir)
     .map((file) => [file, relative(outDir, file).split('\\').join('/')])
-    .filter(([, url]) => PRECACHED.test(url) && !NOT_PRECACHED.has(url))
+    .filter(([, url]) => PRECACHED.test(url) && !NOT_PRECACHED.has(url) && !ON_DEMAND.test(url))
     .map(([file, url]) => ({
       url,
       // Content-hashed names need no revision; everything else is revised by its content.
@@ -80,6 +82,8 @@ export default defineConfig({
   },
   server: {
     proxy: { '/api': process.env.LIANXIN_GATEWAY || 'http://127.0.0.1:8000' },
+    // the app imports contracts/vocabulary.json (one list of labels for server and app)
+    fs: { allow: ['..'] },
   },
   plugins: [serviceWorker()],
 });

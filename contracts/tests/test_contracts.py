@@ -87,3 +87,12 @@ def test_every_named_event_has_a_schema():
         assert names and all(n in schemas for n in names), module.__name__
     assert "case_id" in payload_problems(cases.CASE_CLOSED, {"number": "AJ1"})
     assert payload_problems("not_an_event", {"anything": 1}) == {}
+
+
+def test_the_vocabulary_is_one_list_of_codes_and_labels():
+    from contracts import grid_vocabulary as v
+    from contracts.roles import GRID_KEEPERS, ROLE_LABELS, ROLES
+
+    assert v.HOUSEHOLD_TAGS[0] == "elderly_alone" and v.TAG_LABELS["rental_house"] == "出租屋"
+    assert set(v.PLACE_ELEMENTS) == set(v.PLACE_KINDS) and v.GRID_LEVEL_LABELS[1] == "一级网格"
+    assert all(r in ROLES for r in GRID_KEEPERS) and ROLE_LABELS["grid_leader"] == "网格长"

@@ -1,16 +1,15 @@
 """The grid registry: divisions, grids on the map, locating a point, the public notice board.
 
-Roles: reading grids needs a login and answers only grids inside the caller's scopes
-(others are 404); creating, changing and retiring grids and divisions needs an admin role
-(operator, county_admin, town_admin, community_admin) whose scope covers the code. The
-notice board is public.
+Reading grids needs a login and answers only grids inside the caller's scopes (others are
+404); changing grids and divisions needs an admin role whose scope covers the code (the
+grid service decides which divisions a caller may name). The notice board is public.
 """
 
 from __future__ import annotations
 
 from flask import Blueprint, jsonify
 
-from contracts.errors import Forbidden
+from contracts.caller import Caller
 from contracts.grid_http import (
     DivisionCountsOut,
     DivisionListQuery,
@@ -30,27 +29,14 @@ from contracts.grid_http import (
     NoticeBoardOut,
     VersionIn,
 )
-from gateway.api.grid_access import (
-    ADMINS,
-    LEADERS,
-    client_id,
-    grid,
-    prefixes,
-    query,
-    scopes,
-    visible,
-)
+from contracts.roles import GRID_ADMINS, GRID_LEADERS
+from gateway.api.grid_access import client_id, grid, query
 from gateway.body import json_body
-from gateway.security import authenticated, current_principal, requires_roles
+from gateway.security import authenticated, current_caller, requires_roles
 
 bp = Blueprint("grid", __name__, url_prefix="/api/v1")
-
-
-def _writable(code: str) -> str:
-    """Writes name a code; outside the caller's scopes they are refused (403)."""
-    if not current_principal().covers(code):
-        raise Forbidden(details={"code": code, "scopes": list(current_principal().scopes)})
-    return code
+# The public board shows every grid's staff: the gateway asks on its own account.
+PUBLIC = Caller.trusted("gateway")
 
 
 # --- divisions ----------------------------------------------------------------------------
@@ -65,28 +51,21 @@ def list_divisions():
     responses: {200: [DivisionOut], 400: Error, 401: Error}
     """
     args = query(DivisionListQuery())
-    found = grid("list_divisions", args.get("prefix"))
-    return jsonify(DivisionOut(many=True).dump(found))
+    return jsonify(DivisionOut(many=True).dump(grid("list_divisions", args.get("prefix"))))
 
 
 @bp.put("/divisions")
 @requires_roles("operator", "county_admin")
 def put_divisions():
     """Create or rename divisions (codes of 2/4/6/9/12 digits); answers counts.
-    Roles: operator, county_admin; codes below the county must lie in the caller's scope.
+    Codes below the city level must lie in the caller's scope (else 403).
     ---
     security: bearer
     requestBody: DivisionsIn
     responses: {200: DivisionCountsOut, 400: Error, 401: Error, 403: Error}
     """
     data = json_body(DivisionsIn())
-    principal = current_principal()
-    for division in data["divisions"]:
-        code = division["code"]
-        # provinces and cities sit above every county scope: naming them is allowed
-        if len(code) > 4 and not principal.covers(code):
-            raise Forbidden(details={"code": code})
-    counts = grid("put_divisions", data["divisions"], principal.id, scopes=scopes())
+    counts = grid("put_divisions", data["divisions"], caller=current_caller())
     return jsonify(DivisionCountsOut().dump({"created": 0, "updated": 0, "unchanged": 0, **counts}))
 
 
@@ -102,21 +81,18 @@ def list_grids():
     responses: {200: [GridOut], 400: Error, 401: Error}
     """
     args = query(GridListQuery())
-    principal = current_principal()
-    found: list = []
-    for prefix in prefixes(principal, args.get("prefix")):
-        found += grid("list_grids", prefix, args.get("level"), list(principal.scopes))
+    found = grid("list_grids", args.get("prefix"), args.get("level"), caller=current_caller())
     return jsonify(GridOut(many=True).dump(found))
 
 
 @bp.post("/grids")
-@requires_roles(*ADMINS)
+@requires_roles(*GRID_ADMINS)
 def create_grid():
     """Create a grid with its boundary (GeoJSON Polygon, WGS 84).
-    Roles: operator, county/town/community admin covering the code. The code fixes level
-    and parent; the boundary must be a valid closed ring inside the parent, overlapping no
-    sibling (400 naming the problem; nothing is written). Idempotency-Key or client_id
-    makes a repeat safe.
+    The code must lie in the caller's scope (else 403) and fixes level and parent; the
+    boundary must be a valid closed ring inside the parent, overlapping no sibling (400
+    naming the problem; nothing is written). Idempotency-Key or client_id makes a repeat
+    safe.
     ---
     security: bearer
     requestBody: GridCreateIn
@@ -124,9 +100,9 @@ def create_grid():
     """
     data = json_body(GridCreateIn())
     cid = client_id(data)
-    _writable(data["code"])
-    created = grid("create_grid", data, cid, current_principal().id, scopes=scopes())
-    return jsonify(GridOut().dump(created)), 201
+    caller = current_caller()
+    caller.require_writable(data["code"])
+    return jsonify(GridOut().dump(grid("create_grid", data, cid, caller=caller))), 201
 
 
 @bp.get("/grids/<code>")
@@ -140,15 +116,16 @@ def get_grid(code: str):
     responses: {200: GridOut, 400: Error, 401: Error, 404: Error}
     """
     args = query(GridQuery())
-    found = grid("get_grid", visible(code), args["boundary"], scopes=scopes())
+    caller = current_caller()
+    found = grid("get_grid", caller.require_visible(code), args["boundary"], caller=caller)
     return jsonify(GridOut().dump(found))
 
 
 @bp.patch("/grids/<code>")
-@requires_roles(*ADMINS)
+@requires_roles(*GRID_ADMINS)
 def update_grid(code: str):
     """Rename, re-kind or redraw a grid, based on `version` (stale: 409 with the current).
-    Roles: operator, county/town/community admin covering the grid (else 404).
+    The grid must lie in the caller's scope (else 404).
     ---
     security: bearer
     requestBody: GridUpdateIn
@@ -156,26 +133,24 @@ def update_grid(code: str):
     """
     data = json_body(GridUpdateIn())
     version = data.pop("version")
-    updated = grid(
-        "update_grid", visible(code), data, version, current_principal().id, scopes=scopes()
-    )
+    caller = current_caller()
+    updated = grid("update_grid", caller.require_visible(code), data, version, caller=caller)
     return jsonify(GridOut().dump(updated))
 
 
 @bp.post("/grids/<code>/retire")
-@requires_roles(*ADMINS)
+@requires_roles(*GRID_ADMINS)
 def retire_grid(code: str):
     """Retire a grid with no live children, households or posts (its code is never reused).
-    Roles: operator, county/town/community admin covering the grid (else 404).
+    The grid must lie in the caller's scope (else 404).
     ---
     security: bearer
     requestBody: VersionIn
     responses: {200: GridOut, 400: Error, 401: Error, 403: Error, 404: Error, 409: Error}
     """
     data = json_body(VersionIn())
-    retired = grid(
-        "retire_grid", visible(code), data["version"], current_principal().id, scopes=scopes()
-    )
+    caller = current_caller()
+    retired = grid("retire_grid", caller.require_visible(code), data["version"], caller=caller)
     return jsonify(GridOut().dump(retired))
 
 
@@ -190,8 +165,9 @@ def grid_geojson(code: str):
     responses: {200: FeatureCollectionOut, 400: Error, 401: Error, 404: Error}
     """
     args = query(GeoJsonQuery())
-    collection = grid("grid_geojson", visible(code), args["depth"], scopes=scopes())
-    response = jsonify(FeatureCollectionOut().dump(collection))
+    caller = current_caller()
+    found = grid("grid_geojson", caller.require_visible(code), args["depth"], caller=caller)
+    response = jsonify(FeatureCollectionOut().dump(found))
     response.headers["Content-Type"] = "application/geo+json"
     return response
 
@@ -205,36 +181,39 @@ def grid_cover(code: str):
     security: bearer
     responses: {200: GridCoverOut, 400: Error, 401: Error, 404: Error}
     """
-    return jsonify(GridCoverOut().dump(grid("grid_cover", visible(code), scopes=scopes())))
+    caller = current_caller()
+    found = grid("grid_cover", caller.require_visible(code), caller=caller)
+    return jsonify(GridCoverOut().dump(found))
 
 
 @bp.get("/grids/<code>/warnings")
-@requires_roles(*LEADERS)
+@requires_roles(*GRID_LEADERS)
 def grid_warnings(code: str):
     """Grid-rule warnings for a grid and everything under it (sizes, staffing, A/B posts).
-    Roles: grid_leader, instructor, operator, county/town/community admin; in scope.
+    The grid must lie in the caller's scope (else 404).
     ---
     security: bearer
     responses: {200: [GridWarningOut], 401: Error, 403: Error, 404: Error}
     """
-    found = grid("grid_warnings", visible(code), scopes=scopes())
+    caller = current_caller()
+    found = grid("grid_warnings", caller.require_visible(code), caller=caller)
     return jsonify(GridWarningOut(many=True).dump(found))
 
 
 @bp.get("/grid-warnings")
-@requires_roles(*LEADERS)
+@requires_roles(*GRID_LEADERS)
 def all_grid_warnings():
     """Grid-rule warnings for every grid under a prefix (default: the caller's scopes).
-    Roles: grid_leader, instructor, operator, county/town/community admin.
     ---
     security: bearer
     parameters: [prefix]
     responses: {200: [GridWarningOut], 400: Error, 401: Error, 403: Error}
     """
     args = query(GridListQuery(only=("prefix",)))
+    caller = current_caller()
     found: list = []
-    for prefix in prefixes(current_principal(), args.get("prefix")):
-        found += grid("grid_warnings", prefix, scopes=scopes())
+    for prefix in caller.prefixes(args.get("prefix")):
+        found += grid("grid_warnings", prefix, caller=caller)
     return jsonify(GridWarningOut(many=True).dump(found))
 
 
@@ -262,7 +241,6 @@ def notice_board(code: str):
     ---
     responses: {200: NoticeBoardOut, 404: Error}
     """
-    board = grid("notice_board", code)
-    response = jsonify(NoticeBoardOut().dump(board))
+    response = jsonify(NoticeBoardOut().dump(grid("notice_board", code, caller=PUBLIC)))
     response.headers["Cache-Control"] = "public, max-age=300"
     return response

@@ -1,8 +1,10 @@
-"""How the grid endpoints call the grid service on the caller's behalf: who may do what,
-which records the caller may see, query parameters and client ids.
+"""What the grid blueprints share: the RPC pools, query parameters and client ids.
 
-A record outside the caller's scopes answers 404 (DESIGN §3.4: nobody learns what exists
-outside their grids); a role that may not do something at all answers 403.
+Who may do what is declared on each route with `@requires_roles(...)` (role groups from
+contracts/roles.py, one list for the gateway, the service and the PWA); the caller goes to
+the grid service as one `caller=` (gateway.security.current_caller), which checks scope
+again. A route naming a grid checks it here too, once, with the same rule:
+`current_caller().require_visible(code)` (404 outside: nobody learns what exists there).
 """
 
 from __future__ import annotations
@@ -12,75 +14,22 @@ import uuid
 from flask import current_app, request
 from marshmallow import Schema
 
-from contracts.errors import NotFound, ValidationFailed
-from contracts.scope import narrowest
+from contracts.errors import ValidationFailed
 from gateway.rpc import RpcPool
-from gateway.security import Principal, current_principal
-
-# Who may do what (documented on each endpoint):
-# the registry itself: grids, divisions, posts, imports, exports
-ADMINS = ("operator", "county_admin", "town_admin", "community_admin")
-# read resident data (household files, places, visits) in their scopes
-READERS = (
-    "grid_worker",
-    "grid_leader",
-    "instructor",
-    "community_admin",
-    "town_admin",
-    "county_admin",
-)
-# write resident data (household files, places, visits)
-EDITORS = ("grid_worker", "grid_leader", "community_admin", "town_admin", "county_admin")
-# see the duty board and the grid-rule warnings of their grids
-LEADERS = ("grid_leader", "instructor", *ADMINS)
-# staff with posts on grids
-STAFF = ("grid_worker", "grid_leader", "instructor")
 
 IDEMPOTENCY_HEADER = "Idempotency-Key"
 
 
-def rpc() -> RpcPool:
-    return current_app.extensions["rpc"]
-
-
-def slow_rpc() -> RpcPool:
-    """The pool with a long timeout, for imports and exports of whole counties."""
-    return current_app.extensions["slow_rpc"]
-
-
 def grid(method: str, *args, **kwargs):
-    return rpc().call("grid", method, *args, **kwargs)
+    """Call the grid service (named errors from it pass through)."""
+    pool: RpcPool = current_app.extensions["rpc"]
+    return pool.call("grid", method, *args, **kwargs)
 
 
-def caller() -> dict:
-    """The caller as the grid service wants it on resident-data calls."""
-    p = current_principal()
-    return {"actor": p.id, "roles": list(p.roles), "scopes": list(p.scopes)}
-
-
-def scopes() -> list[str]:
-    return list(current_principal().scopes)
-
-
-def visible(code: str, what: str = "grid_code") -> str:
-    """`code` if it lies inside the caller's scopes, else 404 (as if it did not exist)."""
-    if not current_principal().covers(code):
-        raise NotFound(details={what: code})
-    return code
-
-
-def prefixes(principal: Principal, wanted: str | None) -> list[str]:
-    """The code prefixes a listing should cover: `wanted` narrowed to the caller's scopes.
-
-    A wanted prefix above a scope (county asked, town held) lists the scope; one inside a
-    scope lists itself; one beside every scope lists nothing.
-    """
-    held = narrowest(principal.scopes)
-    if not wanted:
-        return held
-    if principal.covers(wanted):
-        return [wanted]
-    return [s for s in held if s.startswith(wanted)]
+def slow_grid(method: str, *args, **kwargs):
+    """The same over the pool with a long timeout: imports and exports of whole counties."""
+    pool: RpcPool = current_app.extensions["slow_rpc"]
+    return pool.call("grid", method, *args, **kwargs)
 
 
 def query(schema: Schema) -> dict:
@@ -92,7 +41,7 @@ def client_id(data: dict, required: bool = False) -> str:
     """The command's client id: the Idempotency-Key header or the body's client_id.
 
     Without either, a fresh id is made (the command then is not safe to repeat) unless
-    `required`.
+    `required`. The grid service keys it per caller: one user's id never meets another's.
     """
     header = request.headers.get(IDEMPOTENCY_HEADER, "").strip()
     body = data.pop("client_id", None)

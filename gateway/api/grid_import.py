@@ -1,7 +1,7 @@
 """Bulk import and export of the grid registry: grids as GeoJSON; households, places and
 staff as CSV (UTF-8, UTF-8 with BOM or GBK) or XLSX.
 
-Roles: operator, county/town/community admin. A file is applied whole or not at all: with
+Imports need a grid admin role. A file is applied whole or not at all: with
 any bad row the answer is a 400 whose details are the report naming every bad row, and
 nothing is written. Importing the same file again changes nothing. Uploads may be up to
 20 MiB (the rest of the API keeps the 2 MiB limit).
@@ -21,8 +21,9 @@ from contracts.grid_http import (
     ImportQuery,
     ImportReportOut,
 )
-from gateway.api.grid_access import ADMINS, caller, prefixes, query, scopes, slow_rpc, visible
-from gateway.security import current_principal, requires_roles
+from contracts.roles import GRID_ADMINS, GRID_KEEPERS
+from gateway.api.grid_access import query, slow_grid
+from gateway.security import current_caller, requires_roles
 
 bp = Blueprint("grid_import", __name__, url_prefix="/api/v1")
 MAX_IMPORT_BYTES = 20 * 1024 * 1024
@@ -61,10 +62,10 @@ def _upload(kind: str, args: dict) -> tuple[str, bytes]:
 
 
 @bp.post("/grid-imports/<kind>")
-@requires_roles(*ADMINS)
+@requires_roles(*GRID_ADMINS)
 def import_file(kind: str):
     """Import grids (GeoJSON), households, places or staff (CSV/XLSX): all rows or none.
-    Roles: operator, county/town/community admin; every row's grid in the caller's scope.
+    Every row's grid must lie in the caller's scopes.
     Send multipart/form-data with a `file` field, or the file itself as the body (name it
     with `filename` so .xlsx is recognised). `dry_run=true` judges without writing. A
     rejected file is a 400 whose details are the report {rows, bad_rows: [{row,
@@ -77,25 +78,23 @@ def import_file(kind: str):
     """
     args = query(ImportQuery())
     name, content = _upload(_kind(kind), args)
-    report = slow_rpc().call(
-        "grid",
+    report = slow_grid(
         "import_file",
         kind,
         name,
         base64.b64encode(content).decode(),
-        current_principal().id,
-        args["dry_run"],
-        scopes=scopes(),  # the service refuses the whole file if any row lies outside them
+        dry_run=args["dry_run"],
+        caller=current_caller(),  # the service refuses the file if any row lies outside
     )
     return jsonify(ImportReportOut().dump(report))
 
 
 @bp.get("/grid-exports/<kind>")
-@requires_roles("grid_leader", *ADMINS)
+@requires_roles(*GRID_KEEPERS)
 def export_file(kind: str):
     """Download grids (GeoJSON) or households, places, staff (CSV or XLSX) under a prefix.
-    Roles: grid_leader, operator, county/town/community admin; the prefix in scope (else
-    404; default: the caller's first scope). Phones are unmasked only for roles that need
+    The prefix must lie in the caller's scopes (else 404; default: the caller's first
+    scope). Phones are unmasked only for roles that need
     them, and such an export is audited. The file imports again without changes.
     ---
     security: bearer
@@ -108,12 +107,9 @@ def export_file(kind: str):
     if (kind == "grids") != (fmt == "geojson"):
         allowed = ["geojson"] if kind == "grids" else [f for f in EXPORT_FORMATS if f != "geojson"]
         raise ValidationFailed(details={"format": f"{kind} export as one of {allowed}"})
-    prefix = args.get("prefix") or (prefixes(current_principal(), None) or [""])[0]
-    visible(prefix, "prefix")
-    c = caller()
-    out = slow_rpc().call(
-        "grid", "export_file", kind, fmt, prefix, c["actor"], c["roles"], c["scopes"]
-    )
+    caller = current_caller()
+    prefix = caller.require_visible(args.get("prefix") or (caller.prefixes() or [""])[0], "prefix")
+    out = slow_grid("export_file", kind, fmt, prefix, caller=caller)
     response = Response(base64.b64decode(out["content_b64"]), mimetype=None)
     response.headers["Content-Type"] = out["content_type"]
     response.headers["Content-Disposition"] = f'attachment; filename="{out["filename"]}"'

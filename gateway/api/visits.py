@@ -1,6 +1,6 @@
 """Home visits (入户走访): logging them from the phone, listing them, and visit coverage.
 
-Roles: grid_worker and grid_leader log visits to households in their scopes; readers of
+Grid workers and leaders log visits to households in their scopes; readers of
 resident data (workers, leaders, instructors, county/town/community admins) list them.
 """
 
@@ -8,19 +8,20 @@ from __future__ import annotations
 
 from flask import Blueprint, jsonify
 
-from contracts.grid_http import CoverageOut, VisitIn, VisitListQuery, VisitOut
-from gateway.api.grid_access import READERS, caller, client_id, grid, query, scopes, visible
+from contracts.grid_http import CoverageOut, VisitIn, VisitListQuery, VisitOut, VoidIn
+from contracts.roles import GRID_KEEPERS, RESIDENT_READERS, VISITORS
+from gateway.api.grid_access import client_id, grid, query
 from gateway.body import json_body
-from gateway.security import requires_roles
+from gateway.security import current_caller, requires_roles
 
 bp = Blueprint("visits", __name__, url_prefix="/api/v1")
 
 
 @bp.post("/visits")
-@requires_roles("grid_worker", "grid_leader")
+@requires_roles(*VISITORS)
 def log_visit():
     """Log a home visit by the signed-in worker.
-    Roles: grid_worker, grid_leader; the household in scope (else 404). A client id is
+    The household must lie in the caller's scopes (else 404). A client id is
     required (Idempotency-Key header or client_id): sent again with the same body it is
     recorded once and answers the first result; with another body it is 409
     idempotency_conflict.
@@ -33,16 +34,31 @@ def log_visit():
     cid = client_id(data, required=True)
     if "occurred_at" in data:
         data["occurred_at"] = data["occurred_at"].isoformat()
-    c = caller()
-    visit = grid("log_visit", data, cid, c["actor"], c["roles"], c["scopes"])
+    visit = grid("log_visit", data, cid, caller=current_caller())
     return jsonify(VisitOut().dump(visit)), 201
 
 
+@bp.post("/visits/<visit_id>/void")
+@requires_roles(*GRID_KEEPERS)
+def void_visit(visit_id: str):
+    """Strike off a visit logged in error, with a reason (kept in its history; points
+    reverse what it earned). The visit must lie in the caller's scopes (else 404); voiding
+    twice is once.
+    ---
+    security: bearer
+    requestBody: VoidIn
+    responses: {200: VisitOut, 400: Error, 401: Error, 403: Error, 404: Error}
+    """
+    data = json_body(VoidIn())
+    voided = grid("void_visit", visit_id, data["reason"], caller=current_caller())
+    return jsonify(VisitOut().dump(voided))
+
+
 @bp.get("/visits")
-@requires_roles(*READERS)
+@requires_roles(*RESIDENT_READERS)
 def list_visits():
     """Visits, newest first, by grid (and everything under it), household or worker.
-    Roles: grid_worker, grid_leader, instructor, county/town/community admin; in scope.
+    Only visits in the caller's scopes.
     ---
     security: bearer
     parameters: [grid_code, household_id, worker_id, limit]
@@ -51,23 +67,25 @@ def list_visits():
     args = query(VisitListQuery())
     found = grid(
         "list_visits",
-        scopes(),
-        args.get("grid_code"),
-        args.get("household_id"),
-        args.get("worker_id"),
-        args["limit"],
+        grid_code=args.get("grid_code"),
+        household_id=args.get("household_id"),
+        worker_id=args.get("worker_id"),
+        limit=args["limit"],
+        caller=current_caller(),
     )
     return jsonify(VisitOut(many=True).dump(found))
 
 
 @bp.get("/grids/<code>/visit-coverage")
-@requires_roles(*READERS)
+@requires_roles(*RESIDENT_READERS)
 def grid_coverage(code: str):
     """Visit coverage of a grid in its duty period (quarter for levels 2–3, year for 1),
     with the overdue households.
-    Roles: grid_worker, grid_leader, instructor, county/town/community admin; in scope.
+    The grid must lie in the caller's scopes (else 404).
     ---
     security: bearer
     responses: {200: CoverageOut, 401: Error, 403: Error, 404: Error}
     """
-    return jsonify(CoverageOut().dump(grid("grid_coverage", visible(code), scopes())))
+    caller = current_caller()
+    found = grid("grid_coverage", caller.require_visible(code), caller=caller)
+    return jsonify(CoverageOut().dump(found))

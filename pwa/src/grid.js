@@ -1,36 +1,28 @@
-// What the grid screens share: Chinese names for the registry's codes (as the grid service's
-// domain spells them), the coverage bar, tag chips, and loading/error/empty states.
+// What the grid screens share: Chinese names for the registry's codes, the coverage bar, tag
+// chips, and loading/error/empty states.
 import { NetworkError } from './api.js';
 import { h } from './dom.js';
 import { isOnline } from './network.js';
+import { currentUser } from './session.js';
+import vocabulary from '../../contracts/vocabulary.json';
 
-export const TAGS = {
-  elderly_alone: '独居老人',
-  hardship: '困难家庭',
-  disabled: '残疾人',
-  key_person: '重点人员',
-  special_group: '特殊人群',
-  rental_house: '出租屋',
-  floating_population: '流动人口',
-  registered_elsewhere: '人户分离',
-};
+// The labels are contracts/vocabulary.json, imported when the app is built: one list for the
+// services, the gateway and this app.
+export const TAGS = vocabulary.tags;
+export const RELATIONS = vocabulary.relations;
+export const TENURES = vocabulary.tenures;
+export const VISIT_KINDS = vocabulary.visit_kinds;
+export const FINDINGS = vocabulary.findings;
+export const POSTS = vocabulary.posts;
+export const GRID_LEVELS = vocabulary.grid_levels;
+export const VISITS_URL = '/api/v1/visits';
 
-export const RELATIONS = {
-  head: '户主',
-  spouse: '配偶',
-  child: '子女',
-  parent: '父母',
-  grandchild: '孙辈',
-  sibling: '兄弟姐妹',
-  tenant: '租户',
-  other: '其他',
-};
-
-export const TENURES = { owned: '自有住房', rented: '租住', other: '其他' };
-
-export const VISIT_KINDS = { routine: '日常走访', care: '关爱走访', wartime: '战时排查' };
-
-export const FINDINGS = { opinions: '社情民意', hazards: '安全隐患', disputes: '矛盾纠纷' };
+/** Is the signed-in user in a role group ('visitors', 'grid_keepers', … of contracts)? Only
+ * hides what the gateway would refuse (403); the gateway decides. */
+export function may(group) {
+  const allowed = vocabulary.role_groups[group] || [];
+  return (currentUser()?.roles || []).some((role) => allowed.includes(role));
+}
 
 const day = new Intl.DateTimeFormat('zh-CN', { timeZone: 'Asia/Shanghai', year: 'numeric', month: 'numeric', day: 'numeric' });
 
@@ -45,13 +37,13 @@ export function addressLabel(address = {}) {
   return `${building ? `${building}幢` : ''}${unit ? `${unit}单元` : ''}${room ? `${room}室` : ''}` || '地址未填';
 }
 
-/** Small chips for household tags. */
-export function tagChips(tags = []) {
+/** Small chips for household tags, labelled as the service says (`tags_zh`). */
+export function tagChips(tags = [], tagsZh = []) {
   if (!tags.length) return null;
   return h(
     'span',
     { class: 'chips' },
-    tags.map((tag) => h('span', { class: `chip chip-${tag}` }, TAGS[tag] || tag)),
+    tags.map((tag, i) => h('span', { class: `chip chip-${tag}` }, tagsZh[i] || TAGS[tag] || tag)),
   );
 }
 

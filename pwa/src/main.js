@@ -19,9 +19,13 @@ import { toast } from './toast.js';
 import { HOME_PATHS, homeView } from './views/home.js';
 import { loginView } from './views/login.js';
 import { syncView } from './views/sync.js';
-import { dutyBoardView, myGridsView } from './views/grids.js';
-import { householdView, householdsView, visitView } from './views/households.js';
+import { dutyBoardView } from './views/dutyBoard.js';
+import { myGridsView } from './views/myGrids.js';
+import { householdView } from './views/householdFile.js';
+import { householdsView } from './views/householdList.js';
+import { visitView } from './views/visitForm.js';
 import { mapView } from './views/map.js';
+import { pointsHomeFor, registerPointsRoutes } from './views/points/index.js';
 
 let loginNotice = '';
 
@@ -47,6 +51,7 @@ route('/households', () => householdsView({ onLogout: logout }));
 route('/households/:id', ({ id }) => householdView({ id, onLogout: logout }));
 route('/households/:id/visit', ({ id }) => visitView({ id, onLogout: logout }));
 route('/duty-board', () => dutyBoardView({ onLogout: logout }));
+registerPointsRoutes(route, logout);
 route('*', homeFor(null));
 
 setGuard((path) => {
@@ -57,6 +62,8 @@ setGuard((path) => {
   if (key && !homesFor(user).includes(key)) return '/';
   // The grid screens are field tools: workers, leaders and instructors (the workbench).
   if (/^\/(grids|households|duty-board)(\/|$)/.test(path) && !homesFor(user).includes('workbench')) return '/';
+  const pointsHome = pointsHomeFor(path);
+  if (pointsHome && !homesFor(user).includes(pointsHome)) return '/';
   return null;
 });
 

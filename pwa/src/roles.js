@@ -1,16 +1,7 @@
 // Role codes from the identity service, their Chinese names, and which home each one gets.
-export const ROLE_LABELS = {
-  resident: '居民',
-  grid_worker: '网格员',
-  grid_leader: '网格长',
-  instructor: '网格指导员',
-  community_admin: '社区管理员',
-  town_admin: '镇街管理员',
-  county_admin: '县级管理员',
-  department_staff: '部门工作人员',
-  merchant_staff: '超市收银员',
-  operator: '平台运维',
-};
+import vocabulary from '../../contracts/vocabulary.json';
+
+export const ROLE_LABELS = vocabulary.roles; // contracts/vocabulary.json
 
 export const HOMES = {
   workbench: { title: '网格工作台', roles: ['grid_worker', 'grid_leader', 'instructor'] },

@@ -1,20 +1,15 @@
-"""What every part of the grid service shares: its dependencies and internal checks."""
+"""What every part of the grid service shares: its dependencies, and the RPC decorator."""
 
 from __future__ import annotations
 
 import os
-from datetime import datetime
 
 from nameko.dependency_providers import Config
 from nameko.rpc import rpc
 
-from contracts.errors import Forbidden, NotFound, ValidationFailed
-from contracts.grid import GRID_CHANGED, HOUSEHOLD_CHANGED, STAFF_ASSIGNED
-from contracts.scope import in_scope
-from services.grid import domain, geometry, importing
-from services.grid.answers import grid_out
+from contracts.errors import LianxinError, NotFound
 from services.grid.locating import GridIndex, GridIndexProvider
-from services.grid.storage import GridStorage, GridStore
+from services.grid.storage import GridStorage, Registry
 from services.kit.clock import Clock, ClockProvider
 from services.kit.outbox import Outbox, OutboxWriter
 
@@ -27,16 +22,21 @@ def id_key(config: dict | None = None) -> bytes:
     return value.encode()
 
 
-class GridBase:
-    """Dependencies and shared internals; the RPCs live in the rpc_* mixins."""
+# Every grid RPC: a named error is the caller's doing (a bad field, a stale version, a record
+# outside their scopes), answered as such and not logged with a stack trace.
+grid_rpc = rpc(expected_exceptions=LianxinError)
 
-    store: GridStore = GridStorage()
+
+class GridBase:
+    """The dependencies; the RPCs live in the rpc_* parts, the rules in the aggregates."""
+
+    store: Registry = GridStorage()
     outbox: OutboxWriter = Outbox("grid")
     clock: Clock = ClockProvider()
     grid_index: GridIndex = GridIndexProvider()
     config = Config()
 
-    @rpc
+    @grid_rpc
     def health(self) -> dict:
         """{service, ok}; raises when the database does not answer."""
         self.store.ping()
@@ -50,259 +50,3 @@ class GridBase:
         if doc is None:
             raise NotFound(details={"grid_code": code})
         return doc
-
-    def _require_scope(self, code: str, scopes: list) -> None:
-        if not code or not in_scope(code, scopes or []):
-            raise NotFound(details={"grid_code": code})
-
-    def _require_writable(self, code: str, scopes: list) -> None:
-        """Creating at a code outside the scopes is refused (Forbidden), as the gateway does;
-        a missing code is left to validation."""
-        if code and not in_scope(code, scopes or []):
-            raise Forbidden(details={"code": code, "scopes": list(scopes or [])})
-
-    def _require_live_grid(self, code: str, session=None) -> dict:
-        grid = self.store.grid(code, session=session)
-        if grid is None or grid.get("retired"):
-            raise ValidationFailed(details={"grid_code": f"there is no grid {code}"})
-        return grid
-
-    def _chain(self, code: str) -> list:
-        docs = self.store.grids_by_codes(domain.grid_ancestors(code))
-        return [
-            {"code": c, "name": docs[c]["name"], "level": docs[c]["level"]}
-            for c in domain.grid_ancestors(code)
-            if c in docs
-        ]
-
-    def _grid_doc(self, data: dict, current: dict | None) -> dict:
-        problems = domain.check_grid_fields(data)
-        boundary = data.get("boundary")
-        if boundary is not None:
-            try:
-                boundary = geometry.to_geojson(geometry.parse_boundary(boundary))
-            except geometry.BoundaryError as exc:
-                problems["boundary"] = exc.problem
-        if problems:
-            raise ValidationFailed(details=problems)
-        code = data["code"]
-        now = self.clock.now()
-        return {
-            "_id": code,
-            "name": data["name"].strip(),
-            "level": domain.grid_level(code),
-            "parent": domain.grid_parent(code),
-            "village": domain.village_of(code),
-            "kind": data.get("kind") or "comprehensive",
-            "dedicated_kind": data.get("dedicated_kind")
-            if data.get("kind") == "dedicated"
-            else None,
-            "boundary": boundary,
-            "version": 1 if current is None else current["version"],
-            "retired": False,
-            "created_at": (current or {}).get("created_at", now),
-            "updated_at": now,
-        }
-
-    def _check_grid_parent(self, doc: dict, session) -> None:
-        parent = doc["parent"]
-        if doc["level"] == 1:
-            if self.store.division(parent, session=session) is None:
-                raise ValidationFailed(
-                    details={"code": f"{doc['_id']}: there is no village/community {parent}"}
-                )
-            return
-        grid = self.store.grid(parent, session=session)
-        if grid is None or grid.get("retired"):
-            raise ValidationFailed(
-                details={"code": f"{doc['_id']}: there is no parent grid {parent}"}
-            )
-
-    def _check_geometry(self, doc: dict, session) -> None:
-        if doc.get("boundary") is None:
-            return
-        geom = geometry.parse_boundary(doc["boundary"])
-        parent_geom = None
-        if doc["level"] > 1:
-            parent = self.store.grid(doc["parent"], session=session)
-            if parent and parent.get("boundary"):
-                parent_geom = geometry.polygon_of(parent["boundary"])
-        siblings = {
-            s["_id"]: geometry.polygon_of(s["boundary"])
-            for s in self.store.children(doc["parent"], session=session)
-            if s.get("boundary") and s["_id"] != doc["_id"]
-        }
-        children = {
-            c["_id"]: geometry.polygon_of(c["boundary"])
-            for c in self.store.children(doc["_id"], session=session)
-            if c.get("boundary")
-        }
-        problems = geometry.check_placement(
-            doc["_id"], geom, parent_geom, doc["parent"], siblings, children
-        )
-        if problems:
-            raise ValidationFailed(
-                problems[0].message(),
-                details={
-                    "boundary": "; ".join(p.message() for p in problems),
-                    "problems": [
-                        {"grids": list(p.grids), "rule": p.rule, "m2": round(p.m2, 1)}
-                        for p in problems
-                    ],
-                },
-            )
-
-    def _refresh_index_and_get(self, code: str) -> dict:
-        doc = self.store.grid(code)
-        self.grid_index.put(code, doc.get("boundary"), doc["version"])
-        return grid_out(doc, True)
-
-    def _grid_event(self, session, doc: dict, change: str) -> None:
-        self.outbox.record(
-            session,
-            GRID_CHANGED,
-            {
-                "code": doc["_id"],
-                "change": change,
-                "level": doc["level"],
-                "parent": doc["parent"],
-                "version": doc["version"],
-            },
-        )
-
-    def _household_event(self, session, doc: dict, change: str) -> None:
-        self.outbox.record(
-            session,
-            HOUSEHOLD_CHANGED,
-            {
-                "household_id": doc["_id"],
-                "grid_code": doc["grid_code"],
-                "change": change,
-                "version": doc["version"],
-                "tags": doc.get("tags", []),
-            },
-        )
-
-    def _staff_event(self, session, post: dict, change: str) -> None:
-        self.outbox.record(
-            session,
-            STAFF_ASSIGNED,
-            {
-                "grid_code": post["grid_code"],
-                "user_id": post["user_id"],
-                "post": post["post"],
-                "ab": post.get("ab"),
-                "change": change,
-            },
-        )
-
-    def _check_household(self, data: dict, now: datetime) -> None:
-        today = now.astimezone(domain.LOCAL).date()
-        problems = domain.check_household(data, today)
-        if problems:
-            raise ValidationFailed(details=problems)
-
-    def _household_in_scope(self, household_id: str, scopes: list) -> dict:
-        doc = self.store.household(household_id)
-        if doc is None or not in_scope(doc["grid_code"], scopes or []):
-            raise NotFound(details={"household_id": household_id})
-        return doc
-
-    def _household_input(self, doc: dict) -> dict:
-        """The stored file as input again (members keep ids; masked IDs keep their hash)."""
-        return {
-            "grid_code": doc["grid_code"],
-            "address": dict(doc["address"]),
-            "members": [
-                {
-                    "id": m["id"],
-                    "name": m["name"],
-                    "relation": m.get("relation"),
-                    "gender": m.get("gender"),
-                    "birth_date": m.get("birth_date"),
-                    "id_number": m.get("id_masked"),
-                    "phone": m.get("phone"),
-                }
-                for m in doc["members"]
-            ],
-            "housing": dict(doc.get("housing") or {}),
-            "tags": list(doc.get("tags", [])),
-            "note": doc.get("note"),
-        }
-
-    def _household_for(self, household_id: str, actor: str, roles: list, scopes: list) -> dict:
-        return self._view(self._household_in_scope(household_id, scopes), actor, roles)
-
-    def _view(self, doc: dict, actor: str, roles: list) -> dict:
-        unmasked = self._unmask(actor, roles, doc["grid_code"], "household", doc["_id"])
-        return domain.household_view(doc, unmasked)
-
-    def _unmask(self, actor, roles, grid_code, what, record_id=None) -> bool:
-        if not domain.may_unmask(roles or []):
-            return False
-        self._audit(f"{what}_unmasked", actor, roles, record_id, grid_code=grid_code)
-        return True
-
-    def _audit(self, kind: str, actor, roles, record_id, **detail) -> None:
-        self.store.write_audit(
-            {
-                "at": self.clock.now(),
-                "kind": kind,
-                "actor": actor,
-                "roles": list(roles or []),
-                "record_id": record_id,
-                "detail": detail,
-            }
-        )
-
-    def _coverage(self, grid: dict, rows: list, now: datetime) -> dict:
-        period = domain.duty_period(grid["level"], now)
-        duties = (
-            domain.HouseholdDuty(
-                id=r["_id"],
-                grid_code=r["grid_code"],
-                created_at=r["created_at"],
-                last_visit_at=r.get("last_visit_at"),
-                last_care_at=r.get("last_care_at"),
-                tags=tuple(r.get("tags", [])),
-            )
-            for r in rows
-        )
-        out = domain.coverage(duties, period, now).as_dict()
-        return {"code": grid["_id"], "name": grid["name"], "level": grid["level"], **out}
-
-    def _place_fields(self, data: dict) -> dict:
-        return importing.place_fields(data)
-
-    def _check_place_location(self, data: dict, grid: dict) -> None:
-        location = data.get("location")
-        if location and grid.get("boundary"):
-            point = geometry.Point(float(location[0]), float(location[1]))
-            if not geometry.polygon_of(grid["boundary"]).intersects(point):
-                raise ValidationFailed(
-                    details={"location": f"{list(location)} lies outside grid {grid['_id']}"}
-                )
-
-    def _post_doc(self, data: dict) -> dict:
-        return {
-            "_id": f"{data['grid_code']}|{data['user_id']}|{data['post']}",
-            "grid_code": data["grid_code"],
-            "user_id": str(data["user_id"]),
-            "username": data.get("username"),
-            "display_name": data.get("display_name"),
-            "phone": data.get("phone"),
-            "post": data["post"],
-            "ab": data.get("ab") or None,
-            "absent": bool(data.get("absent", False)),
-            "assigned_at": self.clock.now(),
-        }
-
-    def _reserve_out(self, doc: dict) -> dict:
-        return {k: doc.get(k) for k in ("grid_code", "name", "kind", "phone", "user_id")} | {
-            "id": doc["_id"]
-        }
-
-    def _after_import(self, importer: importing.Importer) -> None:
-        self.outbox.wake()
-        for code, boundary, version in importer.changed_grids:
-            self.grid_index.put(code, boundary, version)

@@ -120,7 +120,7 @@ def demo_dataset(seed: int = 7) -> dict:
         party.append(
             {"grid_code": l1, "kind": "group", "name": f"海兴社区第{NUMERALS[n - 1]}网格党小组"}
         )
-        _level1_staff(staff, l1, HAIXING, n, rng)
+        _level1_staff(staff, l1, HAIXING, n)
         _reserve(reserve, l1, rng)
         for b, bquad in enumerate(split_quad(quad, 4, 1), start=1):
             l2 = f"{l1}-{b:02d}"
@@ -217,7 +217,7 @@ def demo_dataset(seed: int = 7) -> dict:
         l1 = f"{TENGJING}-{n:03d}"
         features.append(_feature(l1, f"滕泾村{n}组网格", quad))
         party.append({"grid_code": l1, "kind": "group", "name": f"滕泾村{n}组党小组"})
-        _level1_staff(staff, l1, TENGJING, n + 3, rng)
+        _level1_staff(staff, l1, TENGJING, n + 3)
         _reserve(reserve, l1, rng)
         house = 0
         for g, gquad in enumerate(split_quad(quad, 4, 3)[:11], start=1):
@@ -269,7 +269,7 @@ def demo_dataset(seed: int = 7) -> dict:
     }
 
 
-def _level1_staff(staff: _Staff, l1: str, village: str, n: int, rng: random.Random) -> None:
+def _level1_staff(staff: _Staff, l1: str, village: str, n: int) -> None:
     """Leader, one full-time worker per 100 households, instructor and hotline worker."""
     if l1 == f"{HAIXING}-001":
         staff.add("leader01", ["grid_leader"], [l1], l1, "grid_leader")

@@ -18,13 +18,6 @@ from zoneinfo import ZoneInfo
 
 from contracts.grid_vocabulary import (
     DEDICATED_KINDS,
-    GRID_KINDS,
-    HOUSEHOLD_TAGS,
-    PLACE_KINDS,
-    POSTS,
-    RELATIONS,
-    TENURES,
-    VISIT_KINDS,
 )
 
 LOCAL = ZoneInfo("Asia/Shanghai")
@@ -90,7 +83,9 @@ def child_code(parent: str, number: int) -> str:
 
 
 def check_grid_fields(data: Mapping[str, Any]) -> dict[str, str]:
-    """Field -> problem for a new or changed grid (geometry is judged elsewhere)."""
+    """Field -> problem for a new or changed grid: what its code says, and a dedicated
+    grid's kind. Field limits (lengths, the list of kinds) are its schema's
+    (contracts.grid_http.GridCreateIn); geometry is judged in grids.py."""
     problems: dict[str, str] = {}
     code = str(data.get("code") or "")
     if not is_grid_code(code):
@@ -109,28 +104,12 @@ def check_grid_fields(data: Mapping[str, Any]) -> dict[str, str]:
             )
         if code.split("-")[-1].strip("0") == "":
             problems["code"] = f"{code}: a segment of zeros is not a grid number"
-    name = str(data.get("name") or "").strip()
-    if not name or len(name) > 60:
-        problems["name"] = "a name of 1–60 characters"
-    kind = data.get("kind", "comprehensive")
-    if kind not in GRID_KINDS:
-        problems["kind"] = f"one of {list(GRID_KINDS)}"
-    elif kind == "dedicated" and data.get("dedicated_kind") not in DEDICATED_KINDS:
+    if data.get("kind") == "dedicated" and data.get("dedicated_kind") not in DEDICATED_KINDS:
         problems["dedicated_kind"] = f"a dedicated grid needs one of {list(DEDICATED_KINDS)}"
     return problems
 
 
 # --- households -------------------------------------------------------------------------
-TAG_NAMES_ZH = {
-    "elderly_alone": "独居老人",
-    "hardship": "困难家庭",
-    "disabled": "残疾人",
-    "key_person": "重点人员",
-    "special_group": "特殊人群",
-    "rental_house": "出租屋",
-    "floating_population": "流动人口",
-    "registered_elsewhere": "人户分离",
-}
 # 004 §二(三)2: a yearly care visit to these households.
 CARE_TAGS = frozenset(
     {"elderly_alone", "hardship", "disabled", "key_person", "special_group", "rental_house"}
@@ -188,38 +167,19 @@ def is_masked(value: str | None) -> bool:
     return bool(value) and "*" in str(value)
 
 
-def check_household(data: Mapping[str, Any], today: date) -> dict[str, str]:
-    """Field -> problem for a household file (address, members, housing, tags)."""
+def household_rule_problems(data: Mapping[str, Any], today: date) -> dict[str, str]:
+    """Field -> problem for a household file beyond its schema's field limits: valid ID
+    numbers and phones (masked ones stand for what is stored), plausible birth dates,
+    exactly one head, a landlord for a rented home."""
     problems: dict[str, str] = {}
-    if not is_grid_code(str(data.get("grid_code") or "")):
-        problems["grid_code"] = "a grid code such as 330424001001-001-01"
-    address = data.get("address") or {}
-    if not isinstance(address, Mapping):
-        problems["address"] = "an object with building, unit and room"
-        address = {}
-    for part in ("building", "room"):
-        value = str(address.get(part) or "").strip()
-        if not value or len(value) > 40:
-            problems[f"address.{part}"] = "required, at most 40 characters"
-    if len(str(address.get("unit") or "")) > 40:
-        problems["address.unit"] = "at most 40 characters"
     members = data.get("members")
-    if not isinstance(members, list) or not members:
-        problems["members"] = "at least one member"
-        members = []
+    members = members if isinstance(members, list) else []
     heads = 0
     for i, member in enumerate(members):
-        where = f"members[{i}]"
         if not isinstance(member, Mapping):
-            problems[where] = "an object"
             continue
-        name = str(member.get("name") or "").strip()
-        if not name or len(name) > 30:
-            problems[f"{where}.name"] = "a name of 1–30 characters"
-        relation = member.get("relation", "other")
-        heads += relation == "head"
-        if relation not in RELATIONS:
-            problems[f"{where}.relation"] = f"one of {list(RELATIONS)}"
+        where = f"members[{i}]"
+        heads += member.get("relation", "other") == "head"
         id_number = member.get("id_number")
         if id_number and not is_masked(id_number):
             problem = id_number_problem(str(id_number))
@@ -238,33 +198,11 @@ def check_household(data: Mapping[str, Any], today: date) -> dict[str, str]:
                 problems[f"{where}.birth_date"] = "a date as YYYY-MM-DD"
     if members and heads != 1:
         problems["members"] = "exactly one member with relation 'head'"
-    housing = data.get("housing") or {}
-    if not isinstance(housing, Mapping):
-        problems["housing"] = "an object with tenure and landlord"
-        housing = {}
-    if housing.get("tenure", "owned") not in TENURES:
-        problems["housing.tenure"] = f"one of {list(TENURES)}"
+    housing = data.get("housing")
+    housing = housing if isinstance(housing, Mapping) else {}
     if housing.get("tenure") == "rented" and not str(housing.get("landlord") or "").strip():
         problems["housing.landlord"] = "a rented home names its landlord"
-    tags = data.get("tags") or []
-    unknown = [t for t in tags if t not in HOUSEHOLD_TAGS] if isinstance(tags, list) else tags
-    if unknown:
-        problems["tags"] = f"unknown tags {unknown}; known: {list(HOUSEHOLD_TAGS)}"
     return problems
-
-
-def household_tags(data: Mapping[str, Any]) -> list[str]:
-    """The tags a household carries: those given, plus what its housing implies."""
-    tags = set(data.get("tags") or [])
-    if (data.get("housing") or {}).get("tenure") == "rented":
-        tags.add("rental_house")
-    return sorted(tags)
-
-
-def address_key(grid_code: str, address: Mapping[str, Any]) -> str:
-    """One home is one household file: the natural key imports match on."""
-    parts = [str(address.get(p) or "").strip() for p in ("building", "unit", "room")]
-    return "|".join([grid_code, *parts])
 
 
 # --- personal data ------------------------------------------------------------------------
@@ -279,27 +217,13 @@ def may_unmask(roles: Iterable[str]) -> bool:
 
 
 # --- staff posts --------------------------------------------------------------------------
-POST_NAMES_ZH = {
-    "grid_leader": "网格长",
-    "full_time_worker": "专职网格员",
-    "part_time_worker": "兼职网格员",
-    "instructor": "网格指导员",
-    "hotline_worker": "专线网格员",
-    "micro_grid_leader": "微网格长",
-}
-
-
 def check_post(data: Mapping[str, Any], level: int) -> dict[str, str]:
+    """Field -> problem for a post on a grid of `level`, beyond its schema's field limits:
+    A/B cover below level 1 only, a grid leader on level 1 only, a valid phone."""
     problems: dict[str, str] = {}
     post = data.get("post")
-    if post not in POSTS:
-        problems["post"] = f"one of {list(POSTS)}"
-    if not str(data.get("user_id") or "").strip():
-        problems["user_id"] = "required"
     ab = data.get("ab")
-    if ab not in (None, "", "A", "B"):
-        problems["ab"] = "'A', 'B' or empty"
-    elif ab and level == 1:
+    if ab and level == 1:
         problems["ab"] = "A/B posts are set on level-2 and level-3 grids only"
     if post == "grid_leader" and level != 1:
         problems["post"] = "a grid leader (网格长) leads a level-1 grid"
@@ -410,40 +334,17 @@ def grid_warnings(
 
 
 # --- visits and duties --------------------------------------------------------------------
-FINDING_KINDS = ("opinions", "hazards", "disputes")
 FUTURE_SLACK = timedelta(minutes=5)  # phone clocks run a little fast
 
 
-def check_visit(data: Mapping[str, Any], now: datetime) -> dict[str, str]:
-    problems: dict[str, str] = {}
-    if not str(data.get("household_id") or ""):
-        problems["household_id"] = "required"
-    if data.get("kind") not in VISIT_KINDS:
-        problems["kind"] = f"one of {list(VISIT_KINDS)}"
-    occurred = data.get("occurred_at")
-    try:
-        at = parse_time(occurred) if occurred else now
-        if at > now + FUTURE_SLACK:
-            problems["occurred_at"] = "in the future"
-        elif at < now - timedelta(days=366):
-            problems["occurred_at"] = "more than a year ago"
-    except ValueError:
-        problems["occurred_at"] = "an ISO 8601 time with a time zone"
-    findings = data.get("findings") or {}
-    if not isinstance(findings, Mapping):
-        problems["findings"] = f"an object with lists {list(FINDING_KINDS)}"
-    else:
-        for key, value in findings.items():
-            if key not in FINDING_KINDS:
-                problems[f"findings.{key}"] = f"unknown; known: {list(FINDING_KINDS)}"
-            elif not isinstance(value, list) or not all(isinstance(v, str) for v in value):
-                problems[f"findings.{key}"] = "a list of texts"
-    draft = data.get("case_draft")
-    if draft is not None and (not isinstance(draft, Mapping) or not draft.get("title")):
-        problems["case_draft"] = "an object with at least a title"
-    if len(str(data.get("note") or "")) > 2000:
-        problems["note"] = "at most 2000 characters"
-    return problems
+def visit_time_problem(at: datetime, now: datetime) -> str | None:
+    """Why a visit cannot have happened at `at` (None when it can): not in the future
+    beyond a phone clock's drift, not more than a year ago."""
+    if at > now + FUTURE_SLACK:
+        return "in the future"
+    if at < now - timedelta(days=366):
+        return "more than a year ago"
+    return None
 
 
 def parse_time(value: Any) -> datetime:
@@ -555,20 +456,40 @@ def coverage(households: Iterable[HouseholdDuty], period: Period, now: datetime)
     also need a care visit each calendar year.
     """
     result = Coverage(period=period, days_left=days_left(period, now))
-    prev = previous(period)
     year = year_of(now)
     for h in households:
         result.households += 1
         last = h.last_visit_at
         if last is not None and last >= period.start:
             result.visited += 1
-        elif h.created_at < prev.start and (last is None or last < prev.start):
+        elif is_overdue(h, period):
             result.overdue.append(h.id)
         if CARE_TAGS.intersection(h.tags):
             result.care_due += 1
             if h.last_care_at is not None and h.last_care_at >= year.start:
                 result.care_done += 1
     return result
+
+
+def is_overdue(h: HouseholdDuty, period: Period) -> bool:
+    """Not visited in `period`, and it missed the whole previous period although it was on
+    the roll then."""
+    last, before = h.last_visit_at, previous(period)
+    if last is not None and last >= period.start:
+        return False
+    return h.created_at < before.start and (last is None or last < before.start)
+
+
+def duty_of(row: Mapping[str, Any]) -> HouseholdDuty:
+    """What the duty engine needs of a stored household."""
+    return HouseholdDuty(
+        id=row["_id"],
+        grid_code=row["grid_code"],
+        created_at=row["created_at"],
+        last_visit_at=row.get("last_visit_at"),
+        last_care_at=row.get("last_care_at"),
+        tags=tuple(row.get("tags", [])),
+    )
 
 
 def latest(a: datetime | None, b: datetime | None) -> datetime | None:
@@ -579,179 +500,16 @@ def latest(a: datetime | None, b: datetime | None) -> datetime | None:
     return max(a, b)
 
 
-# --- household records ----------------------------------------------------------------------
-def member_record(
-    given: Mapping[str, Any], previous: Mapping[str, Any] | None, key: bytes, new_id: str
-) -> dict[str, Any]:
-    """A stored member: the ID number kept only as a keyed hash and a masked form.
-
-    A masked or missing ID number (or phone) in `given` keeps what `previous` held, so a
-    worker can send back the masked file they were shown without losing data.
-    """
-    prev = previous or {}
-    record: dict[str, Any] = {
-        "id": prev.get("id") or new_id,
-        "name": str(given.get("name") or "").strip(),
-        "relation": given.get("relation") or "other",
-        "gender": given.get("gender") or prev.get("gender"),
-        "birth_date": str(given.get("birth_date") or "") or prev.get("birth_date"),
-    }
-    id_number = given.get("id_number")
-    if id_number and not is_masked(id_number):
-        number = normalise_id(str(id_number))
-        record["id_hash"] = id_lookup_hash(number, key)
-        record["id_masked"] = mask_id(number)
-        record["birth_date"] = record["birth_date"] or (
-            f"{number[6:10]}-{number[10:12]}-{number[12:14]}"
-        )
-        record["gender"] = record["gender"] or ("M" if int(number[16]) % 2 else "F")
-    else:
-        record["id_hash"] = prev.get("id_hash")
-        record["id_masked"] = prev.get("id_masked")
-    phone = given.get("phone")
-    record["phone"] = prev.get("phone") if is_masked(phone) else (phone or None)
-    return record
-
-
-def household_fields(
-    data: Mapping[str, Any],
-    previous: Mapping[str, Any] | None,
-    key: bytes,
-    new_id: Any,
-) -> dict[str, Any]:
-    """The stored fields of a household from its input (and its earlier record)."""
-    unused = list((previous or {}).get("members", []))
-    members = []
-    for given in data.get("members") or []:
-        # match a member by id, else by name (imports carry no ids); each earlier one once
-        wanted_id = str(given.get("id") or "")
-        wanted_name = str(given.get("name") or "").strip()
-        earlier = next((m for m in unused if wanted_id and m["id"] == wanted_id), None)
-        if earlier is None:
-            earlier = next((m for m in unused if m["name"] == wanted_name), None)
-        if earlier is not None:
-            unused.remove(earlier)
-        members.append(member_record(given, earlier, key, new_id()))
-    address = data.get("address") or {}
-    address = {p: str(address.get(p) or "").strip() for p in ("building", "unit", "room")}
-    housing = dict(data.get("housing") or {})
-    tenure = housing.get("tenure") or "owned"
-    prev_housing = (previous or {}).get("housing") or {}
-    landlord_phone = housing.get("landlord_phone")
-    if is_masked(landlord_phone):
-        landlord_phone = prev_housing.get("landlord_phone")
-    return {
-        "grid_code": data["grid_code"],
-        "address": address,
-        "address_key": address_key(data["grid_code"], address),
-        "members": members,
-        "names": sorted({m["name"] for m in members}),
-        "housing": {
-            "tenure": tenure,
-            "landlord": (housing.get("landlord") or None) if tenure == "rented" else None,
-            "landlord_phone": landlord_phone if tenure == "rented" else None,
-        },
-        "tags": household_tags({"tags": data.get("tags"), "housing": {"tenure": tenure}}),
-        "note": str(data.get("note") or "")[:500] or None,
-    }
-
-
-HOUSEHOLD_COMPARED = ("grid_code", "address", "members", "housing", "tags", "note")
-
-
-def household_changed(previous: Mapping[str, Any], fields: Mapping[str, Any]) -> bool:
-    return any(previous.get(k) != fields.get(k) for k in HOUSEHOLD_COMPARED)
-
-
-def _iso(value: Any) -> Any:
+def iso(value: Any) -> Any:
+    """A time as the API gives it (ISO 8601, UTC as stored); anything else as it is."""
     return value.isoformat() if isinstance(value, datetime) else value
 
 
-def household_view(doc: Mapping[str, Any], unmasked: bool) -> dict[str, Any]:
-    """A household file as callers see it: phones masked unless `unmasked`; ID numbers
-    are only ever held masked (the clear number is not stored, only its keyed hash)."""
-    members = []
-    for m in doc.get("members", []):
-        members.append(
-            {
-                "id": m["id"],
-                "name": m["name"],
-                "relation": m.get("relation"),
-                "gender": m.get("gender"),
-                "birth_date": m.get("birth_date"),
-                "id_number": m.get("id_masked"),
-                "phone": m.get("phone") if unmasked else mask_phone(m.get("phone")),
-            }
-        )
-    housing = dict(doc.get("housing") or {})
-    if not unmasked:
-        housing["landlord_phone"] = mask_phone(housing.get("landlord_phone"))
-    return {
-        "id": doc["_id"],
-        "grid_code": doc["grid_code"],
-        "address": dict(doc.get("address") or {}),
-        "members": members,
-        "housing": housing,
-        "tags": list(doc.get("tags", [])),
-        "tags_zh": [TAG_NAMES_ZH.get(t, t) for t in doc.get("tags", [])],
-        "note": doc.get("note"),
-        "version": doc.get("version", 1),
-        "created_at": _iso(doc.get("created_at")),
-        "updated_at": _iso(doc.get("updated_at")),
-        "last_visit_at": _iso(doc.get("last_visit_at")),
-        "last_care_at": _iso(doc.get("last_care_at")),
-        "masked": not unmasked,
-    }
-
-
-def household_line(doc: Mapping[str, Any]) -> dict[str, Any]:
-    """A household in a list: address, head's name, tags; no phones or ID numbers."""
-    head = next((m for m in doc.get("members", []) if m.get("relation") == "head"), None)
-    address = doc.get("address") or {}
-    return {
-        "id": doc["_id"],
-        "grid_code": doc["grid_code"],
-        "address": dict(address),
-        "label": address_label(address),
-        "head": head["name"] if head else None,
-        "members": len(doc.get("members", [])),
-        "tags": list(doc.get("tags", [])),
-        "version": doc.get("version", 1),
-        "last_visit_at": _iso(doc.get("last_visit_at")),
-    }
-
-
-def address_label(address: Mapping[str, Any]) -> str:
-    building, unit, room = (str(address.get(p) or "") for p in ("building", "unit", "room"))
-    return "".join(
-        [f"{building}幢" if building else "", f"{unit}单元" if unit else "", f"{room}室"]
-    )
-
-
 # --- places (five-element archive: 人地事物组织) -------------------------------------------
-PLACE_ELEMENTS = {  # which of the five elements a kind belongs to
-    "shop": "organisation",
-    "enterprise": "organisation",
-    "school": "organisation",
-    "hospital": "organisation",
-    "market": "land",
-    "office_tower": "land",
-    "facility": "thing",
-    "hazard_point": "event",
-    "organisation": "organisation",
-    "party_organisation": "organisation",
-}
-
-
-def check_place(data: Mapping[str, Any]) -> dict[str, str]:
+def place_rule_problems(data: Mapping[str, Any]) -> dict[str, str]:
+    """Field -> problem for a place beyond its schema's field limits: a location in range
+    and a valid contact phone (a masked one stands for what is stored)."""
     problems: dict[str, str] = {}
-    if not is_grid_code(str(data.get("grid_code") or "")):
-        problems["grid_code"] = "a grid code such as 330424001001-001-01"
-    if data.get("kind") not in PLACE_KINDS:
-        problems["kind"] = f"one of {list(PLACE_KINDS)}"
-    name = str(data.get("name") or "").strip()
-    if not name or len(name) > 80:
-        problems["name"] = "a name of 1–80 characters"
     location = data.get("location")
     if location is not None:
         try:

@@ -11,7 +11,7 @@ from collections.abc import Iterable, Iterator
 
 from contracts.errors import ValidationFailed
 from services.grid import domain
-from services.grid.storage import GridStore
+from services.grid.storage import Registry
 
 HOUSEHOLD_HEADER = [
     "grid_code",
@@ -135,7 +135,7 @@ def to_xlsx(header: list[str], rows: Iterable[list[str]]) -> tuple[bytes, int]:
     return out.getvalue(), n
 
 
-def grids_geojson(store: GridStore, prefix: str) -> tuple[bytes, int]:
+def grids_geojson(store: Registry, prefix: str) -> tuple[bytes, int]:
     features = [
         {
             "type": "Feature",
@@ -154,7 +154,7 @@ def grids_geojson(store: GridStore, prefix: str) -> tuple[bytes, int]:
     return json.dumps(body, ensure_ascii=False).encode("utf-8"), len(features)
 
 
-def export(store: GridStore, kind: str, fmt: str, prefix: str, unmasked: bool) -> dict:
+def export(store: Registry, kind: str, fmt: str, prefix: str, unmasked: bool) -> dict:
     """{filename, content_type, content (bytes), rows} for one export."""
     if kind == "grids":
         if fmt != "geojson":

@@ -103,5 +103,5 @@ class GridIndexProvider(DependencyProvider):
             log.exception("could not build the locate index")
             raise
 
-    def get_dependency(self, worker_ctx):
+    def get_dependency(self, _worker_ctx):
         return self.grid_index

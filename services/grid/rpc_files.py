@@ -5,98 +5,114 @@ from __future__ import annotations
 
 import base64
 
+from eventlet import tpool
 from nameko.events import BROADCAST, event_handler
-from nameko.rpc import rpc
 
-from contracts.errors import ValidationFailed
+from contracts.caller import Caller
+from contracts.errors import Forbidden, ValidationFailed
 from contracts.grid import GRID_CHANGED
-from contracts.scope import in_scope
-from services.grid import domain, exporting, importing
-from services.grid.answers import _iso
-from services.grid.base import GridBase
+from services.grid import audit, domain, exporting, importing
+from services.grid.base import GridBase, grid_rpc
 
 
 class FileRpc(GridBase):
-    @rpc
+    @grid_rpc
     def import_file(
         self,
         kind: str,
         filename: str,
         content_b64: str,
-        actor: str | None = None,
         dry_run: bool = False,
         *,
-        scopes: list,
+        caller: Caller,
     ) -> dict:
         """Import grids (GeoJSON), households, places or staff (CSV or XLSX; UTF-8, UTF-8
         with BOM or GBK). The whole file is applied or nothing: with any bad row it raises
         ValidationFailed whose details are the report {rows, bad_rows: [{row, problems}]}.
         Importing the same file again changes nothing. `dry_run` answers the report only.
 
-        Every row's grid code must lie in the caller's `scopes`: a file with any row outside
+        Every row's grid code must lie in the caller's scopes: a file with any row outside
         them is refused whole (ValidationFailed naming each such row, also on a dry run)
         before anything else is judged or written."""
         try:
             content = base64.b64decode(content_b64, validate=True)
         except (ValueError, TypeError):
             raise ValidationFailed(details={"content_b64": "not base64"}) from None
-        importer = importing.Importer(self.store, self.clock.now(), self._key())
-        report = importer.run(
-            kind, filename, content, actor=actor, dry_run=dry_run, scopes=list(scopes or [])
-        )
+        importer = self._importer(caller)
+        report = importer.run(kind, filename, content, dry_run=dry_run, caller=caller)
         if report["bad_rows"] and not dry_run:
             raise ValidationFailed(
-                f"{len(report['bad_rows'])} bad rows in {filename}; nothing was imported",
+                f"{report['bad_row_count']} bad rows in {filename}; nothing was imported",
                 details=report,
             )
         if report.get("applied"):
             self._after_import(importer)
         return report
 
-    @rpc
-    def export_file(
-        self, kind: str, fmt: str, prefix: str, actor: str, roles: list, scopes: list
-    ) -> dict:
+    @grid_rpc
+    def export_file(self, kind: str, fmt: str, prefix: str, *, caller: Caller) -> dict:
         """Export grids (geojson), households, places or staff (csv or xlsx) under a code
         prefix in scope: {filename, content_type, content_b64, rows}. Phones are unmasked
         only for roles that need them, and such an export is audited."""
-        self._require_scope(prefix, scopes)
-        unmasked = domain.may_unmask(roles)
+        caller.require_visible(prefix, "prefix")
+        unmasked = domain.may_unmask(caller.roles)
         out = exporting.export(self.store, kind, fmt, prefix, unmasked)
         if unmasked and kind in ("households", "places", "staff"):
-            self._audit(
-                "export_unmasked", actor, roles, None, prefix=prefix, export=kind, rows=out["rows"]
+            audit.write(
+                self.store,
+                self.clock.now(),
+                "export_unmasked",
+                caller,
+                None,
+                prefix=prefix,
+                export=kind,
+                rows=out["rows"],
             )
         out["content_b64"] = base64.b64encode(out.pop("content")).decode()
         return out
 
-    @rpc
-    def load_dataset(self, dataset: dict, user_ids: dict | None = None) -> dict:
+    @grid_rpc
+    def load_dataset(self, dataset: dict, user_ids: dict | None = None, *, caller: Caller):
         """Load a dataset such as demo.demo_dataset(): {divisions, grids (FeatureCollection),
         households, places, staff}; staff usernames map to user ids through `user_ids`.
-        Idempotent: loading twice changes and duplicates nothing. Answers counts."""
-        importer = importing.Importer(self.store, self.clock.now(), self._key())
+        Idempotent: loading twice changes and duplicates nothing. Answers counts. Only a
+        trusted caller (the demo loader) may: the dataset is not checked against scopes."""
+        if not caller.is_trusted:
+            raise Forbidden(details={"caller": "a trusted service"})
+        importer = self._importer(caller)
         summary = importer.load_dataset(dataset, user_ids or {})
         self._after_import(importer)
         return summary
 
-    @rpc
+    @grid_rpc
     def list_audit(
-        self, kind: str | None = None, actor: str | None = None, limit: int = 100, *, scopes: list
+        self, kind: str | None = None, actor: str | None = None, limit: int = 100, *, caller: Caller
     ):
         """Unmasked reads and ID look-ups, newest first: [{at, kind, actor, roles, …}].
 
-        Entries about a grid (reads) or prefix (exports) outside `scopes` are left out;
-        ID look-ups name no grid and are kept."""
-        query = {k: v for k, v in (("kind", kind), ("actor", actor)) if v}
-        out = []
-        for a in self.store.list_audit(query, min(int(limit), 1000)):
-            detail = a.get("detail") or {}
-            about = str(detail.get("grid_code") or detail.get("prefix") or "")
-            if about and not in_scope(about, scopes or []):
-                continue
-            out.append({**{k: _iso(v) for k, v in a.items() if k != "_id"}, "id": a["_id"]})
-        return out
+        Entries about a grid (reads) or prefix (exports) outside the caller's scopes are
+        left out; ID look-ups name no grid and are kept."""
+        entries = self.store.audit_entries(kind, actor, min(int(limit), 1000))
+        return [
+            audit.view(e) for e in entries if not audit.about(e) or caller.covers(audit.about(e))
+        ]
+
+    def _importer(self, caller: Caller) -> importing.Importer:
+        # decoding runs in a real thread (eventlet.tpool): a big or hostile file must not
+        # hold the other calls this instance answers meanwhile
+        return importing.Importer(
+            self.store,
+            self.outbox,
+            self.clock.now(),
+            self._key(),
+            actor=caller.actor,
+            offload=tpool.execute,
+        )
+
+    def _after_import(self, importer: importing.Importer) -> None:
+        self.outbox.wake()
+        for code, boundary, version in importer.changed_grids:
+            self.grid_index.put(code, boundary, version)
 
     # --- keep the locate index in step across instances --------------------------------
     @event_handler("grid", GRID_CHANGED, handler_type=BROADCAST, reliable_delivery=False)

@@ -1,127 +1,117 @@
-"""Household files (一户一档): scoped, masked, versioned."""
+"""Household files (一户一档): scoped, masked, versioned. The rules, the record and its
+views are in households.py; these RPCs load the input, check scope and write through it."""
 
 from __future__ import annotations
 
-from nameko.rpc import rpc
-
-from contracts import grid_vocabulary as vocabulary
+from contracts.caller import Caller
 from contracts.errors import Conflict, ValidationFailed
-from services.grid import domain
-from services.grid.base import GridBase
+from contracts.grid_http import HouseholdCreateIn, HouseholdFields, HouseholdSearchQuery
+from services.grid import audit, domain, grids, households, versions
+from services.grid.base import GridBase, grid_rpc
 from services.grid.storage import new_id
+from services.grid.versions import Stamp
+from services.kit.inputs import load
+
+SEARCH = HouseholdSearchQuery(only=("name", "tag", "building", "grid_code"))
 
 
 class HouseholdRpc(GridBase):
-    @rpc
-    def create_household(
-        self, data: dict, client_id: str, actor: str, roles: list, scopes: list
-    ) -> dict:
+    @grid_rpc
+    def create_household(self, data: dict, client_id: str, *, caller: Caller) -> dict:
         """Open a household file. data: {grid_code, address: {building, unit, room},
         members: [{name, relation, id_number?, phone?, birth_date?, gender?}],
         housing: {tenure: owned|rented|other, landlord?, landlord_phone?}, tags: [...],
-        note?}. Exactly one member has relation 'head'."""
-        self._require_scope(str(data.get("grid_code") or ""), scopes)
+        note?}. Exactly one member has relation 'head'. A grid outside the caller's scopes
+        is NotFound."""
+        data = load(HouseholdCreateIn(), data)
+        caller.require_visible(data["grid_code"], "grid_code")
         now = self.clock.now()
-        self._check_household(data, now)
-        body = {"data": data, "actor": actor}
+        households.require_valid(data, now)
 
         def execute(session):
-            self._require_live_grid(data["grid_code"], session)
-            fields = domain.household_fields(data, None, self._key(), new_id)
-            doc = {
-                "_id": new_id(),
-                **fields,
-                "version": 1,
-                "created_at": now,
-                "updated_at": now,
-                "created_by": actor,
-                "last_visit_at": None,
-                "last_care_at": None,
-            }
-            self.store.insert_household(doc, session=session)
-            self._household_event(session, doc, "created")
+            grids.require_live(self.store, data["grid_code"], session)
+            new = households.fields(data, None, self._key(), new_id)
+            doc = households.record(new, Stamp(now, caller.actor), new_id)
+            households.save(self.store, self.outbox, session, [(doc, "created")])
             return {"id": doc["_id"]}
 
-        result = self.store.run_command("create_household", client_id, body, execute)
+        key = f"{caller.actor}:{client_id}"
+        result = self.store.run_command("create_household", key, {"data": data}, execute)
         self.outbox.wake()
-        return self._household_for(result["id"], actor, roles, scopes)
+        return self._household_shown(households.visible(self.store, result["id"], caller), caller)
 
-    @rpc
+    @grid_rpc
     def update_household(
-        self,
-        household_id: str,
-        changes: dict,
-        version: int,
-        actor: str,
-        roles: list,
-        scopes: list,
+        self, household_id: str, changes: dict, version: int, *, caller: Caller
     ) -> dict:
         """Change a household file based on `version`. Fields as in create (members carry
         their `id`; a masked ID number or phone keeps the stored one). A stale version is
         Conflict with details {current: the file as stored now}."""
-        current = self._household_in_scope(household_id, scopes)
+        changes = load(HouseholdFields(), changes)
+        current = households.visible(self.store, household_id, caller)
         if current.get("version") != version:
-            raise Conflict(details={"current": self._view(current, actor, roles)})
-        merged = self._household_input(current)
-        merged.update({k: v for k, v in changes.items() if k in merged})
-        self._require_scope(merged["grid_code"], scopes)
+            raise Conflict(details={"current": self._household_shown(current, caller)})
+        merged = {**households.as_input(current), **changes}
+        caller.require_visible(merged["grid_code"], "grid_code")
         now = self.clock.now()
-        self._check_household(merged, now)
-        fields = domain.household_fields(merged, current, self._key(), new_id)
-        if not domain.household_changed(current, fields):
-            return self._view(current, actor, roles)
+        households.require_valid(merged, now)
+        new = households.fields(merged, current, self._key(), new_id)
+        if not households.changed(current, new):
+            return self._household_shown(current, caller)
+        doc = households.record(new, Stamp(now, caller.actor), new_id, current)
 
         def work(session):
-            self._require_live_grid(fields["grid_code"], session)
-            updated = self.store.update_household(
-                household_id, version, {**fields, "updated_at": now}, session=session
-            )
-            if updated is None:
-                raise Conflict(
-                    details={
-                        "current": self._view(self.store.household(household_id), actor, roles)
-                    }
-                )
-            self._household_event(session, updated, "updated")
-            return updated
+            grids.require_live(self.store, doc["grid_code"], session)
+            stored = lambda: self.store.household(household_id, session=session)  # noqa: E731
+            with versions.conflict_shows(lambda: self._household_shown(stored(), caller)):
+                households.save(self.store, self.outbox, session, [(doc, "updated")])
 
-        updated = self.store.transaction(work)
+        self.store.transaction(work)
         self.outbox.wake()
-        return self._view(updated, actor, roles)
+        return self._household_shown(doc, caller)
 
-    @rpc
-    def get_household(self, household_id: str, actor: str, roles: list, scopes: list) -> dict:
+    @grid_rpc
+    def get_household(self, household_id: str, *, caller: Caller) -> dict:
         """One household file; phones unmasked only for roles that need them (each such
         read is audited). ID numbers are always masked (only a keyed hash is stored)."""
-        return self._view(self._household_in_scope(household_id, scopes), actor, roles)
+        return self._household_shown(households.visible(self.store, household_id, caller), caller)
 
-    @rpc
+    @grid_rpc
     def search_households(
         self,
-        scopes: list,
         name: str | None = None,
         tag: str | None = None,
         building: str | None = None,
         grid_code: str | None = None,
         limit: int = 50,
         skip: int = 0,
+        *,
+        caller: Caller,
     ) -> list:
-        """Household lines in scope, by member name prefix, tag, building or grid:
-        [{id, grid_code, address, label, head, members, tags, version, last_visit_at}]."""
-        if tag and tag not in vocabulary.HOUSEHOLD_TAGS:
-            raise ValidationFailed(details={"tag": f"one of {list(vocabulary.HOUSEHOLD_TAGS)}"})
-        docs = self.store.search_households(
-            scopes, name or None, tag, building or None, grid_code, min(int(limit), 200), int(skip)
-        )
-        return [domain.household_line(d) for d in docs]
+        """Household lines in the caller's scopes, by member name prefix, tag, building or
+        grid: [{id, grid_code, address, label, head, members, tags, tags_zh, version,
+        last_visit_at}]."""
+        wanted = {"name": name, "tag": tag, "building": building, "grid_code": grid_code}
+        args = load(SEARCH, {k: v for k, v in wanted.items() if v})
+        search = households.Search(args.get("name"), args.get("tag"), args.get("building"))
+        page = max(1, min(int(limit), 200)), max(0, int(skip))
+        docs = self.store.search_households(caller.prefixes(args.get("grid_code")), search, *page)
+        return [households.line(d) for d in docs]
 
-    @rpc
-    def find_by_id_number(self, id_number: str, actor: str, roles: list, scopes: list) -> list:
-        """Households in scope with a member of this ID number (looked up by keyed hash)."""
+    @grid_rpc
+    def find_by_id_number(self, id_number: str, *, caller: Caller) -> list:
+        """Households in scope with a member of this ID number (looked up by keyed hash;
+        every look-up is audited)."""
         problem = domain.id_number_problem(id_number)
         if problem:
             raise ValidationFailed(details={"id_number": problem})
         digest = domain.id_lookup_hash(id_number, self._key())
-        docs = self.store.households_by_id_hash(digest, scopes)
-        self._audit("id_lookup", actor, roles, None, count=len(docs))
-        return [domain.household_line(d) for d in docs]
+        docs = self.store.households_by_id_hash(digest, caller.prefixes())
+        audit.write(self.store, self.clock.now(), "id_lookup", caller, None, count=len(docs))
+        return [households.line(d) for d in docs]
+
+    def _household_shown(self, doc: dict, caller: Caller) -> dict:
+        """The file as this caller may see it (an unmasked read is audited)."""
+        now = self.clock.now()
+        shown = audit.unmasked(self.store, now, caller, doc["grid_code"], "household", doc["_id"])
+        return households.view(doc, shown)

@@ -1,47 +1,30 @@
-"""Divisions and grids: the registry itself, boundaries checked on every change, locate."""
+"""Divisions and grids: the registry itself, boundaries checked on every change, locate,
+the grid-rule warnings and the public notice board. Rules live in grids.py and
+divisions.py; these RPCs load the input, check scope, and write through them."""
 
 from __future__ import annotations
 
 from collections import Counter, defaultdict
 
-from nameko.rpc import rpc
-
-from contracts.errors import Conflict, Forbidden, NotFound, ValidationFailed
-from contracts.scope import in_scope
-from services.grid import domain, geometry
-from services.grid.answers import grid_out
-from services.grid.base import GridBase
+from contracts.caller import Caller
+from contracts.errors import Conflict, NotFound, ValidationFailed
+from contracts.grid_http import DivisionsIn, GridCreateIn, GridUpdateIn
+from services.grid import divisions, domain, geometry, grids, posts, versions
+from services.grid.base import GridBase, grid_rpc
+from services.grid.versions import Stamp
+from services.kit.inputs import load
 
 
 class DivisionAndGridRpc(GridBase):
-    @rpc
-    def put_divisions(self, divisions: list, actor: str | None = None, *, scopes: list) -> dict:
+    @grid_rpc
+    def put_divisions(self, items: list, *, caller: Caller) -> dict:
         """Create or rename administrative divisions: [{code, name}] (codes of 2/4/6/9/12
         digits; a parent must exist or come earlier in the list). Answers counts.
-
-        Codes below the city level (over 4 digits) must lie in `scopes` (else Forbidden);
-        provinces and cities sit above every county scope and may be named."""
-        for d in divisions or []:
-            code = str(d.get("code") or "")
-            if len(code) > 4 and not in_scope(code, scopes or []):
-                raise Forbidden(details={"code": code, "scopes": list(scopes or [])})
-        problems: dict[str, str] = {}
+        Codes below the city level must lie in the caller's scopes (else Forbidden)."""
+        given = load(DivisionsIn(), {"divisions": items})["divisions"]
+        divisions.require_writable(caller, [d["code"] for d in given])
         known = {d["_id"] for d in self.store.divisions_under()}
-        docs = []
-        for i, d in enumerate(sorted(divisions or [], key=lambda d: len(str(d.get("code"))))):
-            code, name = str(d.get("code") or ""), str(d.get("name") or "").strip()
-            level = domain.division_level(code)
-            parent = domain.division_parent(code) if level else None
-            if not level:
-                problems[f"divisions[{i}].code"] = f"{code!r}: 2, 4, 6, 9 or 12 digits"
-            elif parent and parent not in known and len(parent) > 4:
-                problems[f"divisions[{i}].code"] = f"{code}: its parent {parent} does not exist"
-            if not name:
-                problems[f"divisions[{i}].name"] = "required"
-            known.add(code)
-            docs.append({"_id": code, "name": name, "level": level, "parent": parent})
-        if problems:
-            raise ValidationFailed(details=problems)
+        docs = divisions.records(given, known, caller.actor)
         counts: Counter = Counter()
 
         def work(session):
@@ -51,77 +34,68 @@ class DivisionAndGridRpc(GridBase):
         self.store.transaction(work)
         return dict(counts)
 
-    @rpc
+    @grid_rpc
     def list_divisions(self, prefix: str | None = None) -> list:
-        """[{code, name, level, parent}] under a code prefix (all when None)."""
-        return [
-            {"code": d["_id"], "name": d["name"], "level": d["level"], "parent": d["parent"]}
-            for d in self.store.divisions_under(prefix)
-        ]
+        """[{code, name, level, parent}] under a code prefix (all when None); names of
+        divisions are public."""
+        return [divisions.view(d) for d in self.store.divisions_under(prefix)]
 
-    @rpc
-    def create_grid(
-        self, data: dict, client_id: str, actor: str | None = None, *, scopes: list
-    ) -> dict:
+    @grid_rpc
+    def create_grid(self, data: dict, client_id: str, *, caller: Caller) -> dict:
         """Create a grid: {code, name, kind, dedicated_kind?, boundary (GeoJSON)}.
 
         The code fixes level and parent; the boundary must lie inside the parent's and not
         overlap a sibling. Refused with ValidationFailed naming the grids and the overlap.
-        A code outside `scopes` is Forbidden."""
-        self._require_writable(str(data.get("code") or ""), scopes)
-        body = {"data": data, "actor": actor}
+        A code outside the caller's scopes is Forbidden."""
+        data = load(GridCreateIn(), data)
+        code = caller.require_writable(data["code"], "code")
+        now = self.clock.now()
 
         def execute(session):
-            doc = self._grid_doc(data, None)
-            self._check_grid_parent(doc, session)
-            self._check_geometry(doc, session)
-            self.store.insert_grid(doc, session=session)
-            self._grid_event(session, doc, "created")
-            return {"code": doc["_id"], "version": doc["version"]}
+            problems, shape = grids.judge(data)
+            if problems:
+                raise ValidationFailed(details=problems)
+            grids.require_placed(self.store, code, shape, session)
+            doc = grids.record(code, grids.fields(data, shape), Stamp(now, caller.actor))
+            grids.save(self.store, self.outbox, session, [(doc, "created")])
+            return {"code": code, "version": doc["version"]}
 
-        result = self.store.run_command("create_grid", client_id, body, execute)
+        key = f"{caller.actor}:{client_id}"
+        self.store.run_command("create_grid", key, {"data": data}, execute)
         self.outbox.wake()
-        return self._refresh_index_and_get(result["code"])
+        doc = self.store.grid(code)
+        self.grid_index.put(code, doc.get("boundary"), doc["version"])
+        return grids.view(doc, True)
 
-    @rpc
-    def update_grid(
-        self, code: str, changes: dict, version: int, actor: str | None = None, *, scopes: list
-    ) -> dict:
+    @grid_rpc
+    def update_grid(self, code: str, changes: dict, version: int, *, caller: Caller) -> dict:
         """Rename, re-kind or redraw a grid based on `version`; a stale version is Conflict
-        with the current grid in details. A grid outside `scopes` is NotFound."""
-        self._require_scope(code, scopes)
-        current = self._grid_or_404(code)
-        if current.get("version") != version:
-            raise Conflict(details={"current": grid_out(current, True)})
-        merged = {**grid_out(current, True), **changes, "code": code}
-        doc = self._grid_doc(merged, current)
-        updates = {k: doc[k] for k in ("name", "kind", "dedicated_kind", "boundary", "updated_at")}
+        with the current grid in details. A grid outside the caller's scopes is NotFound."""
+        changes = load(GridUpdateIn(exclude=("version",)), changes)
+        current = self._live_grid(code, caller, version)
+        merged = {**grids.view(current, True), **changes, "code": code}
+        problems, shape = grids.judge(merged)
+        if problems:
+            raise ValidationFailed(details=problems)
+        at = Stamp(self.clock.now(), caller.actor)
+        doc = grids.record(code, grids.fields(merged, shape), at, current)
 
         def work(session):
-            self._check_geometry(doc, session)
-            updated = self.store.update_grid(code, version, updates, session=session)
-            if updated is None:
-                raise Conflict(details={"current": grid_out(self.store.grid(code), True)})
-            self._grid_event(session, updated, "updated")
-            return updated
+            grids.require_placed(self.store, code, shape, session)
+            self._save_grid(session, doc, "updated")
 
-        updated = self.store.transaction(work)
+        self.store.transaction(work)
         self.outbox.wake()
-        self.grid_index.put(code, updated.get("boundary"), updated["version"])
-        return grid_out(updated, True)
+        self.grid_index.put(code, doc.get("boundary"), doc["version"])
+        return grids.view(doc, True)
 
-    @rpc
-    def retire_grid(
-        self, code: str, version: int, actor: str | None = None, *, scopes: list
-    ) -> dict:
+    @grid_rpc
+    def retire_grid(self, code: str, version: int, *, caller: Caller) -> dict:
         """Retire a grid that has no live children, households or posts (its code is kept
-        and never reused). A grid outside `scopes` is NotFound."""
-        self._require_scope(code, scopes)
-        current = self._grid_or_404(code)
-        if current.get("version") != version:
-            raise Conflict(details={"current": grid_out(current, True)})
+        and never reused). A grid outside the caller's scopes is NotFound."""
+        current = self._live_grid(code, caller, version, retired_ok=True)
         if current.get("retired"):
-            return grid_out(current)
+            return grids.view(current)
         busy = {
             "children": len(self.store.children(code)),
             "households": len(self.store.household_grid_codes(code)),
@@ -133,72 +107,67 @@ class DivisionAndGridRpc(GridBase):
                 details={"code": code, **busy},
             )
         now = self.clock.now()
-
-        def work(session):
-            updated = self.store.update_grid(
-                code, version, {"retired": True, "updated_at": now}, session=session
-            )
-            if updated is None:
-                raise Conflict(details={"current": grid_out(self.store.grid(code), True)})
-            self._grid_event(session, updated, "retired")
-            return updated
-
-        updated = self.store.transaction(work)
+        doc = grids.record(code, {"retired": True}, Stamp(now, caller.actor), current)
+        self.store.transaction(lambda session: self._save_grid(session, doc, "retired"))
         self.outbox.wake()
-        self.grid_index.put(code, None, updated["version"])
-        return grid_out(updated)
+        self.grid_index.put(code, None, doc["version"])
+        return grids.view(doc)
 
-    @rpc
-    def get_grid(self, code: str, boundary: bool = False, *, scopes: list) -> dict:
+    def _live_grid(self, code: str, caller: Caller, version: int, retired_ok=False) -> dict:
+        caller.require_visible(code, "grid_code")
+        current = self._grid_or_404(code)
+        if current.get("version") != version:
+            raise Conflict(details={"current": grids.view(current, True)})
+        if current.get("retired") and not retired_ok:
+            raise ValidationFailed(details={"code": f"grid {code} is retired"})
+        return current
+
+    def _save_grid(self, session, doc: dict, change: str) -> None:
+        stored = lambda: self.store.grid(doc["_id"], session=session)  # noqa: E731
+        with versions.conflict_shows(lambda: grids.view(stored(), True)):
+            grids.save(self.store, self.outbox, session, [(doc, change)])
+
+    @grid_rpc
+    def get_grid(self, code: str, boundary: bool = False, *, caller: Caller) -> dict:
         """One grid with its chain of parents (names): {…, chain: [{code, name, level}]}.
-        A grid outside `scopes` is NotFound."""
-        self._require_scope(code, scopes)
-        doc = self._grid_or_404(code)
-        out = grid_out(doc, boundary)
-        out["chain"] = self._chain(code)
+        A grid outside the caller's scopes is NotFound."""
+        caller.require_visible(code, "grid_code")
+        out = grids.view(self._grid_or_404(code), boundary)
+        out["chain"] = grids.chain(self.store, code)
         return out
 
-    @rpc
-    def list_grids(self, prefix: str, level: int | None = None, scopes: list | None = None) -> list:
-        """Grids under a code prefix (no boundaries); with `scopes`, only those in scope."""
-        docs = self.store.grids_under(prefix, level)
-        if scopes is not None:
-            docs = [d for d in docs if in_scope(d["_id"], scopes)]
-        return [grid_out(d) for d in docs]
+    @grid_rpc
+    def list_grids(self, prefix: str | None = None, level: int | None = None, *, caller: Caller):
+        """Grids (no boundaries) under `prefix` and inside the caller's scopes; without a
+        prefix, every grid in them."""
+        found = []
+        for scope in caller.prefixes(prefix):
+            found += [grids.view(d) for d in self.store.grids_under(scope, level)]
+        return found
 
-    @rpc
-    def grid_geojson(self, code: str, depth: int = 1, *, scopes: list) -> dict:
+    @grid_rpc
+    def grid_geojson(self, code: str, depth: int = 1, *, caller: Caller) -> dict:
         """FeatureCollection: the grid and its descendants `depth` levels down, for the map
-        (properties: code, name, level, kind, role 'self' | 'child'). NotFound outside
-        `scopes`."""
-        self._require_scope(code, scopes)
-        doc = self._grid_or_404(code)
-        level = doc["level"]
+        (properties: code, name, level, kind, role 'self' | 'child'). NotFound outside the
+        caller's scopes."""
+        caller.require_visible(code, "grid_code")
+        level = self._grid_or_404(code)["level"]
         features = []
         for g in self.store.grids_under(code):
             if g["level"] > level + depth or not g.get("boundary"):
                 continue
+            properties = {k: g.get(k) for k in ("name", "level", "kind", "dedicated_kind")}
+            properties.update(code=g["_id"], role="self" if g["_id"] == code else "child")
             features.append(
-                {
-                    "type": "Feature",
-                    "geometry": g["boundary"],
-                    "properties": {
-                        "code": g["_id"],
-                        "name": g["name"],
-                        "level": g["level"],
-                        "kind": g.get("kind"),
-                        "dedicated_kind": g.get("dedicated_kind"),
-                        "role": "self" if g["_id"] == code else "child",
-                    },
-                }
+                {"type": "Feature", "geometry": g["boundary"], "properties": properties}
             )
         return {"type": "FeatureCollection", "features": features}
 
-    @rpc
-    def grid_cover(self, code: str, *, scopes: list) -> dict:
+    @grid_rpc
+    def grid_cover(self, code: str, *, caller: Caller) -> dict:
         """How much of a grid its children leave uncovered: {code, children, uncovered_share,
-        uncovered_m2}. NotFound outside `scopes`."""
-        self._require_scope(code, scopes)
+        uncovered_m2}. NotFound outside the caller's scopes."""
+        caller.require_visible(code, "grid_code")
         doc = self._grid_or_404(code)
         if not doc.get("boundary"):
             raise ValidationFailed(details={"code": f"grid {code} has no boundary"})
@@ -216,7 +185,7 @@ class DivisionAndGridRpc(GridBase):
             "uncovered_m2": round(share * geometry.area_m2(parent), 1),
         }
 
-    @rpc
+    @grid_rpc
     def locate(self, lon: float, lat: float) -> dict:
         """Point -> deepest grid containing it and its chain of parents:
         {code, name, level, chain: [{code, name, level}]}; NotFound outside every grid."""
@@ -229,57 +198,42 @@ class DivisionAndGridRpc(GridBase):
         found = self.grid_index.locate(lon, lat)
         if found is None:
             raise NotFound(details={"point": [lon, lat]})
-        chain = self._chain(found.code)
+        chain = grids.chain(self.store, found.code)
         return {**chain[-1], "chain": chain}
 
-    @rpc
-    def grid_warnings(self, prefix: str, *, scopes: list) -> list:
+    @grid_rpc
+    def grid_warnings(self, prefix: str, *, caller: Caller) -> list:
         """Grid-rule warnings for every grid under `prefix`: [{code, rule, message}]
         (level-1 outside 300–500 households, level-3 far from 30, under one full-time worker
         per 100 households, a level-2/3 grid without an A or B post, no grid leader).
-        A prefix outside `scopes` is NotFound."""
-        self._require_scope(prefix, scopes)
-        grids = self.store.grids_under(prefix)
+        A prefix outside the caller's scopes is NotFound."""
+        caller.require_visible(prefix, "code")
         counts: Counter = Counter()
         for grid_code in self.store.household_grid_codes(prefix):
             for ancestor in domain.grid_ancestors(grid_code):
                 counts[ancestor] += 1
-        posts = defaultdict(list)
+        by_grid = defaultdict(list)
         for p in self.store.posts_under(prefix):
-            posts[p["grid_code"]].append(p)
+            by_grid[p["grid_code"]].append(p)
         out = []
-        for g in grids:
+        for g in self.store.grids_under(prefix):
             grid = {"code": g["_id"], "level": g["level"], "kind": g.get("kind")}
-            for w in domain.grid_warnings(grid, counts[g["_id"]], posts[g["_id"]]):
+            for w in domain.grid_warnings(grid, counts[g["_id"]], by_grid[g["_id"]]):
                 out.append(
                     {"code": w.code, "name": g["name"], "rule": w.rule, "message": w.message}
                 )
         return out
 
-    @rpc
-    def notice_board(self, code: str, scopes: list | None = None) -> dict:
-        """Public notice board (公示牌), no login: grid name and the names, posts and phones
-        of the staff of the grid and the grids above it; nothing else.
-
-        `scopes=None` (the default) means a trusted caller: the public endpoint, which shows
-        every grid's board. With scopes, a grid outside them is NotFound."""
-        if scopes is not None:
-            self._require_scope(code, scopes)
+    @grid_rpc
+    def notice_board(self, code: str, *, caller: Caller) -> dict:
+        """Public notice board (公示牌): grid name and the names, posts and phones of the
+        staff of the grid and the grids above it; nothing else. The public endpoint asks as
+        `Caller.trusted("gateway")` (every grid's board is public); any other caller sees
+        the boards of grids in their scopes (else NotFound)."""
+        caller.require_visible(code, "grid_code")
         doc = self._grid_or_404(code)
         chain = domain.grid_ancestors(code)
         names = {g["_id"]: g["name"] for g in self.store.grids_by_codes(chain).values()}
-        staff = []
-        for p in self.store.posts_of_grids(chain):
-            staff.append(
-                {
-                    "grid_code": p["grid_code"],
-                    "grid_name": names.get(p["grid_code"]),
-                    "name": p.get("display_name"),
-                    "post": p["post"],
-                    "post_zh": domain.POST_NAMES_ZH.get(p["post"], p["post"]),
-                    "ab": p.get("ab"),
-                    "phone": p.get("phone"),
-                }
-            )
+        staff = [posts.board_entry(p, names) for p in self.store.posts_of_grids(chain)]
         staff.sort(key=lambda s: (len(s["grid_code"]), s["grid_code"], s["post"], s["ab"] or ""))
         return {"code": code, "name": doc["name"], "level": doc["level"], "staff": staff}

@@ -1,99 +1,106 @@
-"""Staff posts with A/B cover, the on-duty resolver, reserve teams, the party overlay."""
+"""Staff posts with A/B cover, the on-duty resolver, reserve teams, the party overlay.
+Rules and records in posts.py, reserve.py and party.py; these RPCs check scope and write
+through them."""
 
 from __future__ import annotations
 
-from collections import defaultdict
-
-from nameko.rpc import rpc
-
-from contracts import grid_vocabulary as vocabulary
 from contracts.caller import Caller
 from contracts.errors import NotFound, ValidationFailed
-from services.grid import domain
-from services.grid.answers import post_out
-from services.grid.base import GridBase
+from contracts.grid_http import GridPostIn, PartyLinkIn, PartyUnitIn
+from services.grid import domain, party, posts, reserve, versions
+from services.grid.base import GridBase, grid_rpc
+from services.grid.versions import Stamp
+from services.kit.inputs import load
 
 
 class StaffRpc(GridBase):
-    @rpc
-    def assign_post(self, data: dict, actor: str | None = None, *, scopes: list) -> dict:
+    @grid_rpc
+    def assign_post(self, data: dict, *, caller: Caller) -> dict:
         """Put a user in a post on a grid: {grid_code, user_id, post, ab?: 'A'|'B',
-        display_name, phone?, username?}. Idempotent: the same assignment twice is one.
-        A grid outside `scopes` is NotFound."""
-        self._require_scope(str(data.get("grid_code") or ""), scopes)
-        grid = self._grid_or_404(str(data.get("grid_code") or ""))
-        problems = domain.check_post(data, grid["level"])
+        display_name, phone?, username?}. Idempotent: the same assignment twice is one
+        (`change`: created | updated | unchanged). A grid outside the caller's scopes is
+        NotFound."""
+        code = caller.require_visible(str((data or {}).get("grid_code") or ""), "grid_code")
+        grid = self._grid_or_404(code)
+        problems = posts.problems(data, grid["level"])
         if problems:
             raise ValidationFailed(details=problems)
-        doc = self._post_doc(data)
+        new = posts.fields(load(GridPostIn(), data))
+        pid = posts.post_id(code, new["user_id"], new["post"])
 
         def work(session):
-            change = self.store.put_post(doc, session=session)
-            if change != "unchanged":
-                self._staff_event(session, doc, "assigned")
-            return change
+            current = self.store.post(pid, session=session)
+            if current is not None and not versions.changed(current, new):
+                return current, "unchanged"
+            doc = posts.record(new, Stamp(self.clock.now(), caller.actor), current)
+            posts.save(self.store, self.outbox, session, [(doc, "assigned")])
+            return doc, "created" if current is None else "updated"
 
-        change = self.store.transaction(work)
+        doc, change = self.store.transaction(work)
         self.outbox.wake()
-        return {**post_out(self.store.post(doc["_id"])), "change": change}
+        return {**posts.view(doc), "change": change}
 
-    @rpc
-    def remove_post(
-        self, grid_code: str, user_id: str, post: str, actor: str | None = None, *, scopes: list
-    ):
+    @grid_rpc
+    def remove_post(self, grid_code: str, user_id: str, post: str, *, caller: Caller) -> dict:
         """End a user's post on a grid. NotFound when there is no such post or the grid lies
-        outside `scopes`."""
-        self._require_scope(grid_code, scopes)
-        doc = self.store.post(f"{grid_code}|{user_id}|{post}")
+        outside the caller's scopes."""
+        caller.require_visible(grid_code, "grid_code")
+        doc = self.store.post(posts.post_id(grid_code, user_id, post))
         if doc is None:
             raise NotFound(details={"grid_code": grid_code, "user_id": user_id, "post": post})
-
-        def work(session):
-            self.store.delete_post(doc["_id"], session=session)
-            self._staff_event(session, doc, "removed")
-
-        self.store.transaction(work)
+        self.store.transaction(
+            lambda session: posts.remove(self.store, self.outbox, session, doc, caller.actor)
+        )
         self.outbox.wake()
         return {"removed": True}
 
-    @rpc
+    @grid_rpc
     def set_absent(
-        self, grid_code: str, user_id: str, absent: bool, actor: str | None = None, *, scopes: list
-    ):
-        """Mark a worker absent (B takes over) or back; answers the grid's on-duty worker.
-        A grid outside `scopes` is NotFound."""
-        self._require_scope(grid_code, scopes)
-        posts = [p for p in self.store.posts_of_grid(grid_code) if p["user_id"] == user_id]
-        if not posts:
+        self, grid_code: str, user_id: str, absent: bool, dry_run: bool = False, *, caller: Caller
+    ) -> dict:
+        """Mark a worker absent (B takes over) or back; answers who is on duty for the grid
+        then ({grid_code, user_id: None, path: []} when nobody is left). With `dry_run`
+        nothing is saved: the answer previews who would take over. A grid outside the
+        caller's scopes is NotFound."""
+        caller.require_visible(grid_code, "grid_code")
+        mine = [p for p in self.store.posts_of_grid(grid_code) if p["user_id"] == user_id]
+        if not mine:
             raise NotFound(details={"grid_code": grid_code, "user_id": user_id})
+        absent = bool(absent)
+        at = Stamp(self.clock.now(), caller.actor)
+        change = "absent" if absent else "present"
+        changes = [(posts.record({"absent": absent}, at, p), change) for p in mine]
+        if not dry_run:
+            self.store.transaction(
+                lambda session: posts.save(self.store, self.outbox, session, changes)
+            )
+            self.outbox.wake()
+        grouped = posts.by_grid(self.store.posts_of_grids(domain.grid_ancestors(grid_code)))
+        if dry_run:  # the posts as they would be
+            edited = {doc["_id"]: doc for doc, _ in changes}
+            grouped = {g: [edited.get(p["_id"], p) for p in ps] for g, ps in grouped.items()}
+        return posts.on_duty(grid_code, grouped) or {
+            "grid_code": grid_code,
+            "user_id": None,
+            "path": [],
+        }
 
-        def work(session):
-            self.store.set_absent(grid_code, user_id, bool(absent), session=session)
-            for p in posts:
-                self._staff_event(session, p, "absent" if absent else "present")
-
-        self.store.transaction(work)
-        self.outbox.wake()
-        try:
-            return self.on_duty(grid_code, caller=Caller(actor or "", (), tuple(scopes or ())))
-        except NotFound:  # the absence is saved; nobody is left to take over
-            return {"grid_code": grid_code, "user_id": None, "path": []}
-
-    @rpc
+    @grid_rpc
     def list_posts(self, grid_code: str, subtree: bool = False, *, caller: Caller) -> list:
         """Posts on a grid (or, with subtree, on it and every grid under it). NotFound
         outside the caller's scopes (a trusted caller, e.g. notify, sees every grid)."""
         caller.require_visible(grid_code, "grid_code")
         self._grid_or_404(grid_code)
         docs = self.store.posts_under(grid_code) if subtree else self.store.posts_of_grid(grid_code)
-        return [post_out(p) for p in docs]
+        return [posts.view(p) for p in docs]
 
-    @rpc
-    def posts_of_user(self, user_id: str) -> list:
-        """Every post a user holds: [{grid_code, post, ab, absent, …}]."""
-        return [post_out(p) for p in self.store.posts_of_user(user_id)]
+    @grid_rpc
+    def posts_of_user(self, user_id: str, *, caller: Caller) -> list:
+        """Every post a user holds in the caller's scopes: [{grid_code, post, ab, …}]."""
+        found = self.store.posts_of_user(user_id)
+        return [posts.view(p) for p in found if caller.covers(p["grid_code"])]
 
-    @rpc
+    @grid_rpc
     def on_duty(self, grid_code: str, *, caller: Caller) -> dict:
         """Who handles grid X now (for dispatch): A, or B while A is absent, walking up to
         the level-1 leader when a level has nobody present.
@@ -104,174 +111,96 @@ class StaffRpc(GridBase):
         or API key through the gateway, a grid outside their scopes is NotFound."""
         caller.require_visible(grid_code, "grid_code")
         self._grid_or_404(grid_code)
-        chain = domain.grid_ancestors(grid_code)
-        posts = self.store.posts_of_grids(chain)
-        by_grid: dict[str, list] = defaultdict(list)
-        for p in posts:
-            by_grid[p["grid_code"]].append(p)
-        found = domain.resolve_on_duty(grid_code, by_grid)
+        grouped = posts.by_grid(self.store.posts_of_grids(domain.grid_ancestors(grid_code)))
+        found = posts.on_duty(grid_code, grouped)
         if found is None:
             raise NotFound(
                 f"nobody is on duty for grid {grid_code}", details={"grid_code": grid_code}
             )
-        post = next(
-            p
-            for p in by_grid[found.grid_code]
-            if p["user_id"] == found.user_id and p["post"] == found.post
-        )
-        return {
-            "grid_code": grid_code,
-            "user_id": found.user_id,
-            "display_name": post.get("display_name"),
-            "phone": post.get("phone"),
-            "post": found.post,
-            "ab": found.ab,
-            "handled_at": found.grid_code,
-            "path": list(found.path),
-        }
+        return found
 
-    @rpc
-    def add_reserve_member(
-        self, grid_code: str, data: dict, actor: str | None = None, *, scopes: list
-    ) -> dict:
+    @grid_rpc
+    def add_reserve_member(self, grid_code: str, data: dict, *, caller: Caller) -> dict:
         """Add someone to a level-1 grid's emergency reserve team (应急预备队):
         {name, phone?, kind: b_post|party_member|cadre|veteran|volunteer|doctor|police|other,
-        user_id?}. The same name and kind twice is one member. NotFound outside `scopes`."""
-        self._require_scope(grid_code, scopes)
-        grid = self._grid_or_404(grid_code)
-        problems = {}
-        if grid["level"] != 1:
-            problems["grid_code"] = "the reserve team belongs to a level-1 grid"
-        if data.get("kind") not in vocabulary.RESERVE_KINDS:
-            problems["kind"] = f"one of {list(vocabulary.RESERVE_KINDS)}"
-        if not str(data.get("name") or "").strip():
-            problems["name"] = "required"
-        if data.get("phone") and not domain.PHONE.match(str(data["phone"])):
-            problems["phone"] = "a mobile (11 digits) or landline number"
+        user_id?}. The same name and kind twice is one member. NotFound outside the
+        caller's scopes."""
+        caller.require_visible(grid_code, "grid_code")
+        problems = reserve.problems(self._grid_or_404(grid_code), data)
         if problems:
             raise ValidationFailed(details=problems)
-        doc = {
-            "_id": f"{grid_code}|{data['kind']}|{data['name'].strip()}",
-            "grid_code": grid_code,
-            "name": data["name"].strip(),
-            "kind": data["kind"],
-            "phone": data.get("phone"),
-            "user_id": data.get("user_id"),
-        }
-        change = self.store.put_reserve(doc)
-        return {**self._reserve_out(doc), "change": change}
+        doc = reserve.record(grid_code, data, Stamp(self.clock.now(), caller.actor))
+        return {**reserve.view(doc), "change": self.store.put_reserve(doc)}
 
-    @rpc
-    def remove_reserve_member(
-        self, grid_code: str, member_id: str, actor: str | None = None, *, scopes: list
-    ):
+    @grid_rpc
+    def remove_reserve_member(self, grid_code: str, member_id: str, *, caller: Caller) -> None:
         """Take someone off a level-1 grid's reserve team; NotFound if not on it or the grid
-        lies outside `scopes`."""
-        self._require_scope(grid_code, scopes)
+        lies outside the caller's scopes."""
+        caller.require_visible(grid_code, "grid_code")
         if not member_id.startswith(grid_code + "|") or not self.store.delete_reserve(member_id):
             raise NotFound(details={"grid_code": grid_code, "member_id": member_id})
 
-    @rpc
-    def list_reserve(self, grid_code: str, scopes: list) -> list:
+    @grid_rpc
+    def list_reserve(self, grid_code: str, *, caller: Caller) -> list:
         """The reserve team of a level-1 grid."""
-        self._require_scope(grid_code, scopes)
-        return [self._reserve_out(d) for d in self.store.reserve_of(grid_code)]
+        caller.require_visible(grid_code, "grid_code")
+        return [reserve.view(d) for d in self.store.reserve_of(grid_code)]
 
-    @rpc
-    def set_party_unit(
-        self, grid_code: str, data: dict, actor: str | None = None, *, scopes: list
-    ) -> dict:
+    @grid_rpc
+    def set_party_unit(self, grid_code: str, data: dict, *, caller: Caller) -> dict:
         """Set the party branch or group on a grid (支部建在网格上):
         {kind: branch|group, name, secretary?: display name, secretary_user_id?}. NotFound
-        outside `scopes`."""
-        self._require_scope(grid_code, scopes)
+        outside the caller's scopes."""
+        caller.require_visible(grid_code, "grid_code")
         self._grid_or_404(grid_code)
-        if data.get("kind") not in ("branch", "group") or not str(data.get("name") or "").strip():
-            raise ValidationFailed(details={"kind": "branch or group", "name": "required"})
-        doc = {
-            "_id": grid_code,
-            "kind": data["kind"],
-            "name": data["name"].strip(),
-            "secretary": data.get("secretary"),
-            "secretary_user_id": data.get("secretary_user_id"),
-        }
+        data = load(PartyUnitIn(), data)
+        doc = party.unit_record(grid_code, data, Stamp(self.clock.now(), caller.actor))
         self.store.put_party_unit(doc)
-        return {"grid_code": grid_code, **{k: v for k, v in doc.items() if k != "_id"}}
+        return party.unit_view(doc)
 
-    @rpc
+    @grid_rpc
     def link_party_member(
-        self, grid_code: str, member: dict, household_ids: list, actor: str, scopes: list
+        self, grid_code: str, member: dict, household_ids: list, *, caller: Caller
     ) -> dict:
         """Link a party member to the households they serve (党员联户):
         member {name, user_id?, phone?}; replaces that member's links in the grid."""
-        self._require_scope(grid_code, scopes)
+        caller.require_visible(grid_code, "grid_code")
         self._grid_or_404(grid_code)
-        name = str(member.get("name") or "").strip()
-        if not name:
-            raise ValidationFailed(details={"member.name": "required"})
-        missing = []
-        for hid in household_ids:
-            doc = self.store.household(hid)
-            if doc is None or not doc["grid_code"].startswith(grid_code):
-                missing.append(hid)
+        data = load(PartyLinkIn(), {"member": member, "household_ids": household_ids})
+        found = self.store.households_by_ids(data["household_ids"])
+        missing = [
+            hid
+            for hid in data["household_ids"]
+            if hid not in found or not found[hid]["grid_code"].startswith(grid_code)
+        ]
         if missing:
             raise ValidationFailed(
                 details={"household_ids": f"not households of grid {grid_code}: {missing}"}
             )
-        key = member.get("user_id") or name
-        doc = {
-            "_id": f"{grid_code}|{key}",
-            "grid_code": grid_code,
-            "member_name": name,
-            "member_user_id": member.get("user_id"),
-            "member_phone": member.get("phone"),
-            "household_ids": sorted(set(household_ids)),
-        }
+        at = Stamp(self.clock.now(), caller.actor)
+        doc = party.link_record(grid_code, data["member"], data["household_ids"], at)
         self.store.put_party_link(doc)
-        return {"grid_code": grid_code, "member": name, "households": len(doc["household_ids"])}
+        return {
+            "grid_code": grid_code,
+            "member": doc["member_name"],
+            "households": len(doc["household_ids"]),
+        }
 
-    @rpc
-    def unlink_party_member(
-        self, grid_code: str, member_key: str, actor: str | None = None, *, scopes: list
-    ) -> dict:
+    @grid_rpc
+    def unlink_party_member(self, grid_code: str, member_key: str, *, caller: Caller) -> dict:
         """Remove a party member's household links in a grid (the inverse of
         link_party_member). `member_key` is the member's user id when they were linked with
         one, else their name (`member_key` in party_overlay's links). NotFound when there is
-        no such link or the grid lies outside `scopes`."""
-        self._require_scope(grid_code, scopes)
-        link_id = f"{grid_code}|{member_key}"
-        if not member_key or not self.store.delete_party_link(link_id):
+        no such link or the grid lies outside the caller's scopes."""
+        caller.require_visible(grid_code, "grid_code")
+        if not member_key or not self.store.delete_party_link(f"{grid_code}|{member_key}"):
             raise NotFound(details={"grid_code": grid_code, "member_key": member_key})
         return {"removed": True}
 
-    @rpc
-    def party_overlay(self, code: str, scopes: list) -> dict:
+    @grid_rpc
+    def party_overlay(self, code: str, *, caller: Caller) -> dict:
         """Party units on grids under `code` and the party members' household links:
-        {units: [{grid_code, kind, name, secretary}], links: [{grid_code, member, households:
-        [{id, label}]}]}."""
-        self._require_scope(code, scopes)
-        units = [
-            {
-                "grid_code": u["_id"],
-                "kind": u["kind"],
-                "name": u["name"],
-                "secretary": u.get("secretary"),
-            }
-            for u in self.store.party_units_under(code)
-        ]
-        links = []
-        for link in self.store.party_links_under(code):
-            households = []
-            for hid in link["household_ids"]:
-                doc = self.store.household(hid)
-                if doc:
-                    households.append({"id": hid, "label": domain.address_label(doc["address"])})
-            links.append(
-                {
-                    "grid_code": link["grid_code"],
-                    "member": link["member_name"],
-                    "member_key": link.get("member_user_id") or link["member_name"],
-                    "households": households,
-                }
-            )
-        return {"units": units, "links": links}
+        {units: [{grid_code, kind, name, secretary}], links: [{grid_code, member,
+        member_key, households: [{id, label}]}]}."""
+        caller.require_visible(code, "grid_code")
+        return party.overlay(self.store, code)

@@ -1,13 +1,10 @@
 """The grid registry service: places, grids on a map, household files, staff posts and
-visit duties. RPC interface listed with example payloads in services/grid/README.md.
+visit duties. The map of the service (which module holds which rule, how an event leaves)
+and its RPC interface: services/grid/README.md.
 
-Calls that touch resident data take the caller's `scopes` (code prefixes), `roles` and
-`actor` (user id): a record outside the scopes is NotFound, never its data. Registry
-calls (grids, divisions, posts, reserve, party units, imports, audit) take `scopes` too,
-as defence in depth behind the gateway: a grid outside them is NotFound, creating a grid
-or division outside them is Forbidden, an import row outside them fails the import. Only
-the public notice board and the dispatch answer `on_duty` take `scopes=None` to mean a
-trusted internal caller (another service, the demo loader).
+Every RPC that acts for a person takes one keyword, `caller=` (contracts.Caller): a record
+outside the caller's scopes is NotFound, never its data; creating outside them is
+Forbidden. Services acting on their own pass `Caller.trusted("<service>")`.
 """
 
 from __future__ import annotations
@@ -24,6 +21,7 @@ from services.grid.rpc_visits import VisitRpc
 class GridService(
     DivisionAndGridRpc, HouseholdRpc, PlaceRpc, StaffRpc, VisitRpc, FileRpc, GridBase
 ):
-    """The nameko service `grid`: each mixin holds the RPCs of one part of the registry."""
+    """The nameko service `grid`: each part holds the RPCs of one part of the registry;
+    the rules and records are in the aggregate modules they call."""
 
     name = "grid"

@@ -4,17 +4,19 @@ visits, audit of unmasked reads and import records, in the `wg_grid` database.""
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterable, Iterator
-from datetime import datetime
-from typing import Any
+from collections.abc import Callable, Iterable, Iterator
+from datetime import datetime, timedelta
+from typing import Any, Protocol, runtime_checkable
 
-from pymongo import ASCENDING, DESCENDING, MongoClient, ReturnDocument, UpdateOne
+from pymongo import ASCENDING, DESCENDING, MongoClient, ReplaceOne, ReturnDocument
 from pymongo.client_session import ClientSession
+from pymongo.collection import Collection
 from pymongo.database import Database
-from pymongo.errors import DuplicateKeyError
+from pymongo.errors import BulkWriteError, DuplicateKeyError
 
 from contracts.errors import AlreadyExists
 from contracts.scope import narrowest, prefix_range
+from services.grid import audit, divisions, grids, households, party, places, posts, reserve, visits
 from services.kit.commands import Commands
 from services.kit.mongo import MongoProvider, in_transaction
 
@@ -25,7 +27,52 @@ def new_id() -> str:
     return uuid.uuid4().hex
 
 
+@runtime_checkable
+class Registry(
+    grids.Store,
+    divisions.Store,
+    households.Store,
+    places.Store,
+    posts.Store,
+    reserve.Store,
+    party.Store,
+    visits.Store,
+    audit.Store,
+    Protocol,
+):
+    """What the grid service asks of its storage: each aggregate's verbs (in its module)
+    and the reads the RPCs make across them. `GridStore` is the MongoDB one; the unit tests'
+    fake implements the same Protocol. No verb takes a raw query."""
+
+    def ping(self) -> None: ...
+    def transaction(self, work: Callable[[Any], Any]) -> Any: ...
+    def run_command(self, kind: str, client_id: str, body: Any, execute: Callable) -> Any: ...
+    def division(self, code: str, session: Any = None) -> dict | None: ...
+    def villages(self) -> list[str]: ...
+    def posts_of_grid(self, code: str, session: Any = None) -> list[dict]: ...
+    def posts_under(self, prefix: str, session: Any = None) -> list[dict]: ...
+    def posts_of_user(self, user_id: str) -> list[dict]: ...
+    def search_households(
+        self, prefixes: Iterable[str], search: households.Search, limit: int, skip: int
+    ) -> list[dict]: ...
+    def households_by_id_hash(self, id_hash: str, prefixes: Iterable[str]) -> list[dict]: ...
+    def duty_rows(self, prefix: str) -> list[dict]: ...
+    def household_grid_codes(self, prefix: str) -> list[str]: ...
+    def households_in(self, prefix: str, session: Any = None) -> Iterator[dict]: ...
+    def places_under(
+        self, prefix: str, kind: str | None = None, limit: int = 500
+    ) -> list[dict]: ...
+    def visits_of(self, listing: visits.Listing, limit: int) -> list[dict]: ...
+    def count_visits(self, worker_id: str, grid_prefix: str, since: datetime) -> int: ...
+    def claim_job(self, job_id: str, now: datetime, stale_after: timedelta) -> dict | None: ...
+    def advance_job(self, job_id: str, after: str, session: Any, done: bool = False) -> None: ...
+    def import_record(self, digest: str) -> dict | None: ...
+    def record_import(self, doc: dict, session: Any = None) -> None: ...
+
+
 class GridStore:
+    """The Registry over MongoDB (the `wg_grid` database)."""
+
     def __init__(self, client: MongoClient, db: Database):
         self.client = client
         self.db = db
@@ -40,6 +87,7 @@ class GridStore:
         self.visits = db["visits"]
         self.audit = db["audit"]
         self.imports = db["imports"]
+        self.jobs = db["jobs"]
         self.commands = Commands(client, db)
 
     def prepare(self) -> None:
@@ -62,6 +110,10 @@ class GridStore:
         self.visits.create_index([("worker_id", ASCENDING), ("occurred_at", DESCENDING)])
         self.visits.create_index([("grid_code", ASCENDING), ("occurred_at", DESCENDING)])
         self.audit.create_index([("at", DESCENDING)])
+        # Posts and visits were kept without versions before every record was versioned
+        # (versions.py): give the old ones theirs, once.
+        for collection in (self.posts, self.visits):
+            collection.update_many({"version": {"$exists": False}}, {"$set": {"version": 1}})
 
     def ping(self) -> None:
         self.db.command("ping")
@@ -72,9 +124,52 @@ class GridStore:
     def run_command(self, kind: str, client_id: str, body: Any, execute) -> Any:
         return self.commands.run(kind, client_id, body, execute)
 
+    # --- versioned records: inserted whole, replaced only over the version they came from --
+    def _insert(
+        self, collection: Collection, docs: list[dict], session, exists: Callable[[dict], Any]
+    ) -> None:
+        for i in range(0, len(docs), BATCH):
+            chunk = docs[i : i + BATCH]
+            try:
+                collection.insert_many(chunk, ordered=True, session=session)
+            except BulkWriteError as exc:
+                raise _duplicate(exc, chunk, exists) from exc
+
+    def _replace(
+        self, collection: Collection, docs: list[dict], session, exists: Callable[[dict], Any]
+    ) -> list[str]:
+        """Replace each record whose stored version is the one before it; answers the ids
+        whose stored version had moved on (nothing of theirs is written)."""
+        stale: list[str] = []
+        for i in range(0, len(docs), BATCH):
+            chunk = docs[i : i + BATCH]
+            ops = [ReplaceOne({"_id": d["_id"], "version": d["version"] - 1}, d) for d in chunk]
+            try:
+                result = collection.bulk_write(ops, ordered=True, session=session)
+            except BulkWriteError as exc:
+                raise _duplicate(exc, chunk, exists) from exc
+            if result.matched_count < len(chunk):
+                ids = [d["_id"] for d in chunk]
+                now = collection.find({"_id": {"$in": ids}}, {"version": 1}, session=session)
+                versions = {d["_id"]: d.get("version") for d in now}
+                stale += [d["_id"] for d in chunk if versions.get(d["_id"]) != d["version"]]
+        return stale
+
     # --- divisions ---------------------------------------------------------------------
     def division(self, code: str, session: ClientSession | None = None) -> dict | None:
         return self.divisions.find_one({"_id": code}, session=session)
+
+    def divisions_by_codes(self, codes: Iterable[str], session=None) -> set[str]:
+        """Which of `codes` are divisions."""
+        wanted = sorted(set(codes))
+        if not wanted:
+            return set()
+        found = self.divisions.find({"_id": {"$in": wanted}}, {"_id": 1}, session=session)
+        return {d["_id"] for d in found}
+
+    def villages(self) -> list[str]:
+        """The codes of every village and community (12 digits): grids hang below them."""
+        return [d["_id"] for d in self.divisions.find({"level": "village"}, {"_id": 1})]
 
     def divisions_under(self, prefix: str | None = None) -> list[dict]:
         query = {"_id": prefix_range(prefix)} if prefix else {}
@@ -86,9 +181,9 @@ class GridStore:
         if current is None:
             self.divisions.insert_one(doc, session=session)
             return "created"
-        changes = {k: v for k, v in doc.items() if current.get(k) != v}
-        if not changes:
+        if all(current.get(k) == doc.get(k) for k in ("name", "level", "parent")):
             return "unchanged"
+        changes = {k: v for k, v in doc.items() if current.get(k) != v}
         self.divisions.update_one({"_id": doc["_id"]}, {"$set": changes}, session=session)
         return "updated"
 
@@ -102,40 +197,22 @@ class GridStore:
             return {}
         return {g["_id"]: g for g in self.grids.find({"_id": {"$in": codes}}, session=session)}
 
-    def grids_under(
-        self, prefix: str, level: int | None = None, retired: bool = False, session=None
-    ) -> list[dict]:
-        query: dict[str, Any] = {"_id": prefix_range(prefix)}
+    def grids_under(self, prefix: str, level: int | None = None, session=None) -> list[dict]:
+        """Live grids whose code starts with `prefix` (retired ones are left out)."""
+        query: dict[str, Any] = {"_id": prefix_range(prefix), "retired": {"$ne": True}}
         if level is not None:
             query["level"] = level
-        if not retired:
-            query["retired"] = {"$ne": True}
         return list(self.grids.find(query, session=session).sort("_id", ASCENDING))
 
     def children(self, parent: str, session=None) -> list[dict]:
         query = {"parent": parent, "retired": {"$ne": True}}
         return list(self.grids.find(query, session=session).sort("_id", ASCENDING))
 
-    def insert_grid(self, doc: dict, session: ClientSession | None = None) -> dict:
-        try:
-            self.grids.insert_one(doc, session=session)
-        except DuplicateKeyError as exc:
-            raise AlreadyExists(
-                f"grid code {doc['_id']} exists (codes are never reused)",
-                details={"code": doc["_id"]},
-            ) from exc
-        return doc
+    def insert_grids(self, docs: list[dict], session) -> None:
+        self._insert(self.grids, docs, session, _grid_exists)
 
-    def update_grid(
-        self, code: str, version: int, changes: dict, session: ClientSession | None = None
-    ) -> dict | None:
-        """Apply `changes` if the grid is still at `version`; None when it moved on."""
-        return self.grids.find_one_and_update(
-            {"_id": code, "version": version},
-            {"$set": changes, "$inc": {"version": 1}},
-            return_document=ReturnDocument.AFTER,
-            session=session,
-        )
+    def replace_grids(self, docs: list[dict], session) -> list[str]:
+        return self._replace(self.grids, docs, session, _grid_exists)
 
     def boundaries(self) -> Iterator[tuple[str, dict]]:
         """Every live grid's boundary, for the locate index."""
@@ -149,6 +226,10 @@ class GridStore:
     def household(self, household_id: str, session=None) -> dict | None:
         return self.households.find_one({"_id": household_id}, session=session)
 
+    def households_by_ids(self, ids: Iterable[str]) -> dict[str, dict]:
+        found = self.households.find({"_id": {"$in": sorted(set(ids))}})
+        return {d["_id"]: d for d in found}
+
     def households_by_keys(self, keys: list[str], session=None) -> dict[str, dict]:
         """Households by address key. Fetched by village range rather than `$in`: a range
         scan is an order of magnitude faster than thousands of point look-ups here."""
@@ -161,61 +242,25 @@ class GridStore:
                     found[doc["address_key"]] = doc
         return found
 
-    def insert_household(self, doc: dict, session: ClientSession | None = None) -> dict:
-        try:
-            self.households.insert_one(doc, session=session)
-        except DuplicateKeyError as exc:
-            raise AlreadyExists(
-                "a household file already exists for this address",
-                details={"address": doc["address"], "grid_code": doc["grid_code"]},
-            ) from exc
-        return doc
+    def insert_households(self, docs: list[dict], session) -> None:
+        self._insert(self.households, docs, session, households.exists)
 
-    def insert_many(self, collection: str, docs: list[dict], session=None) -> None:
-        for i in range(0, len(docs), BATCH):
-            self.db[collection].insert_many(docs[i : i + BATCH], ordered=True, session=session)
-
-    def replace_many(self, collection: str, docs: list[dict], session=None) -> None:
-        """Whole-document replacements by _id, in bulk."""
-        from pymongo import ReplaceOne
-
-        for i in range(0, len(docs), BATCH):
-            ops = [ReplaceOne({"_id": d["_id"]}, d) for d in docs[i : i + BATCH]]
-            self.db[collection].bulk_write(ops, ordered=True, session=session)
-
-    def update_household(
-        self, household_id: str, version: int, changes: dict, session=None
-    ) -> dict | None:
-        try:
-            return self.households.find_one_and_update(
-                {"_id": household_id, "version": version},
-                {"$set": changes, "$inc": {"version": 1}},
-                return_document=ReturnDocument.AFTER,
-                session=session,
-            )
-        except DuplicateKeyError as exc:
-            raise AlreadyExists(
-                "another household file already has this address",
-                details={"address": changes.get("address")},
-            ) from exc
+    def replace_households(self, docs: list[dict], session) -> list[str]:
+        return self._replace(self.households, docs, session, households.exists)
 
     def mark_visited(self, household_id: str, at: datetime, care: bool, session=None) -> None:
         fields = {"last_visit_at": at, **({"last_care_at": at} if care else {})}
         self.households.update_one({"_id": household_id}, {"$max": fields}, session=session)
 
     def search_households(
-        self,
-        scopes: Iterable[str],
-        name: str | None = None,
-        tag: str | None = None,
-        building: str | None = None,
-        grid_code: str | None = None,
-        limit: int = 50,
-        skip: int = 0,
+        self, prefixes: Iterable[str], search: households.Search, limit: int, skip: int
     ) -> list[dict]:
-        # One flat query per scope, merged here: SecantusDB plans `$and`/`$or` of ranges as
+        """Households under any of `prefixes` (each a caller's scope, or narrower), by
+        member-name prefix, tag and building, in address order."""
+        # One flat query per prefix, merged here: SecantusDB plans `$and`/`$or` of ranges as
         # a collection scan, a flat {field: …, grid_code: range} with an index.
         filters: dict[str, Any] = {}
+        name, tag, building = search.name, search.tag, search.building
         if name:
             # $elemMatch: one name must satisfy both ends of the range (a bare range on
             # an array lets two different names satisfy one end each)
@@ -225,19 +270,17 @@ class GridStore:
         if building:
             filters["address.building"] = building
         found: list[dict] = []
-        for scope in narrowest(s for s in scopes if s):
-            if grid_code and not (grid_code.startswith(scope) or scope.startswith(grid_code)):
-                continue
-            prefix = max(scope, grid_code or "", key=len)
+        for prefix in narrowest(prefixes):
             query = {"grid_code": prefix_range(prefix), **filters}
             cursor = self.households.find(query).sort("grid_code", ASCENDING)
             found.extend(cursor.limit(skip + limit))
         found.sort(key=lambda d: (d["grid_code"], d.get("address_key", "")))
         return found[skip : skip + limit]
 
-    def households_by_id_hash(self, id_hash: str, scopes: Iterable[str]) -> list[dict]:
+    def households_by_id_hash(self, id_hash: str, prefixes: Iterable[str]) -> list[dict]:
+        wanted = list(prefixes)
         found = self.households.find({"members.id_hash": id_hash}).limit(200)
-        return [d for d in found if any(d["grid_code"].startswith(s) for s in scopes if s)][:20]
+        return [d for d in found if any(d["grid_code"].startswith(p) for p in wanted)][:20]
 
     def duty_rows(self, prefix: str) -> list[dict]:
         """What the duty engine needs of every household under a grid."""
@@ -267,23 +310,11 @@ class GridStore:
         cursor = self.places.find({"place_key": {"$in": keys}}, session=session)
         return {d["place_key"]: d for d in cursor}
 
-    def insert_place(self, doc: dict, session=None) -> dict:
-        try:
-            self.places.insert_one(doc, session=session)
-        except DuplicateKeyError as exc:
-            raise AlreadyExists(
-                "a record of this kind and name exists in the grid",
-                details={"grid_code": doc["grid_code"], "name": doc["name"]},
-            ) from exc
-        return doc
+    def insert_places(self, docs: list[dict], session) -> None:
+        self._insert(self.places, docs, session, places.exists)
 
-    def update_place(self, place_id: str, version: int, changes: dict, session=None):
-        return self.places.find_one_and_update(
-            {"_id": place_id, "version": version},
-            {"$set": changes, "$inc": {"version": 1}},
-            return_document=ReturnDocument.AFTER,
-            session=session,
-        )
+    def replace_places(self, docs: list[dict], session) -> list[str]:
+        return self._replace(self.places, docs, session, places.exists)
 
     def places_under(self, prefix: str, kind: str | None = None, limit: int = 500) -> list[dict]:
         query: dict[str, Any] = {"grid_code": prefix_range(prefix)}
@@ -308,29 +339,18 @@ class GridStore:
     def post(self, post_id: str, session=None) -> dict | None:
         return self.posts.find_one({"_id": post_id}, session=session)
 
-    def put_post(self, doc: dict, session=None) -> str:
-        current = self.posts.find_one({"_id": doc["_id"]}, session=session)
-        if current is None:
-            self.posts.insert_one(doc, session=session)
-            return "created"
-        changes = {
-            k: v for k, v in doc.items() if k not in ("assigned_at",) and current.get(k) != v
-        }
-        if not changes:
-            return "unchanged"
-        self.posts.update_one({"_id": doc["_id"]}, {"$set": changes}, session=session)
-        return "updated"
+    def posts_by_ids(self, ids: Iterable[str], session=None) -> dict[str, dict]:
+        found = self.posts.find({"_id": {"$in": sorted(set(ids))}}, session=session)
+        return {d["_id"]: d for d in found}
+
+    def insert_posts(self, docs: list[dict], session) -> None:
+        self._insert(self.posts, docs, session, _post_exists)
+
+    def replace_posts(self, docs: list[dict], session) -> list[str]:
+        return self._replace(self.posts, docs, session, _post_exists)
 
     def delete_post(self, post_id: str, session=None) -> bool:
         return self.posts.delete_one({"_id": post_id}, session=session).deleted_count == 1
-
-    def set_absent(self, grid_code: str, user_id: str, absent: bool, session=None) -> int:
-        result = self.posts.update_many(
-            {"grid_code": grid_code, "user_id": user_id},
-            {"$set": {"absent": absent}},
-            session=session,
-        )
-        return result.matched_count
 
     # --- reserve team and party overlay ------------------------------------------------
     def reserve_of(self, code: str) -> list[dict]:
@@ -362,24 +382,82 @@ class GridStore:
         return list(self.party_links.find({"grid_code": prefix_range(prefix)}).sort("_id", 1))
 
     # --- visits ------------------------------------------------------------------------
-    def insert_visit(self, doc: dict, session=None) -> dict:
-        self.visits.insert_one(doc, session=session)
-        return doc
+    def visit(self, visit_id: str, session=None) -> dict | None:
+        return self.visits.find_one({"_id": visit_id}, session=session)
 
-    def visit(self, visit_id: str) -> dict | None:
-        return self.visits.find_one({"_id": visit_id})
+    def insert_visits(self, docs: list[dict], session) -> None:
+        self._insert(self.visits, docs, session, _visit_exists)
 
-    def visits_where(self, query: dict, limit: int = 100) -> list[dict]:
+    def replace_visits(self, docs: list[dict], session) -> list[str]:
+        return self._replace(self.visits, docs, session, _visit_exists)
+
+    def visits_of(self, listing: visits.Listing, limit: int) -> list[dict]:
+        """Visits not voided, newest first, by household, worker and grid prefix."""
+        query: dict[str, Any] = {"voided": None}
+        if listing.household_id:
+            query["household_id"] = listing.household_id
+        if listing.worker_id:
+            query["worker_id"] = listing.worker_id
+        if listing.grid_prefix:
+            query["grid_code"] = prefix_range(listing.grid_prefix)
         return list(self.visits.find(query).sort("occurred_at", DESCENDING).limit(limit))
 
-    def count_visits(self, query: dict) -> int:
+    def count_visits(self, worker_id: str, grid_prefix: str, since: datetime) -> int:
+        """Visits (not voided) by a worker under a grid since a time."""
+        query = {
+            "worker_id": worker_id,
+            "grid_code": prefix_range(grid_prefix),
+            "occurred_at": {"$gte": since},
+            "voided": None,
+        }
         return self.visits.count_documents(query)
+
+    def last_visits(self, household_id: str, session) -> tuple[datetime | None, datetime | None]:
+        """When the household was last visited, and last visited with care (voided visits
+        do not count)."""
+        query = {"household_id": household_id, "voided": None}
+        found = {}
+        for key, extra in (("last", {}), ("care", {"kind": "care"})):
+            doc = self.visits.find_one(
+                {**query, **extra}, sort=[("occurred_at", DESCENDING)], session=session
+            )
+            found[key] = doc["occurred_at"] if doc else None
+        return found["last"], found["care"]
+
+    def set_last_visits(
+        self, household_id: str, last: datetime | None, care: datetime | None, session
+    ) -> None:
+        changes = {"last_visit_at": last, "last_care_at": care}
+        self.households.update_one({"_id": household_id}, {"$set": changes}, session=session)
+
+    # --- once-a-day jobs shared by every instance ------------------------------------------
+    def claim_job(self, job_id: str, now: datetime, stale_after: timedelta) -> dict | None:
+        """The job for this instance to run: a new claim, or one left unfinished by an
+        instance that died (claimed longer than `stale_after` ago); None when another
+        instance holds it or it is done. The unique `_id` makes the claim."""
+        try:
+            doc = {"_id": job_id, "claimed_at": now, "after": "", "done": False}
+            self.jobs.insert_one(doc)
+            return doc
+        except DuplicateKeyError:
+            return self.jobs.find_one_and_update(
+                {"_id": job_id, "done": False, "claimed_at": {"$lt": now - stale_after}},
+                {"$set": {"claimed_at": now}},
+                return_document=ReturnDocument.AFTER,
+            )
+
+    def advance_job(self, job_id: str, after: str, session, done: bool = False) -> None:
+        """Record how far a job got (in the transaction of the work done up to there)."""
+        self.jobs.update_one(
+            {"_id": job_id}, {"$set": {"after": after, "done": done}}, session=session
+        )
 
     # --- audit and imports -------------------------------------------------------------
     def write_audit(self, entry: dict) -> None:
         self.audit.insert_one({"_id": new_id(), **entry})
 
-    def list_audit(self, query: dict, limit: int) -> list[dict]:
+    def audit_entries(self, kind: str | None, actor: str | None, limit: int) -> list[dict]:
+        query = {k: v for k, v in (("kind", kind), ("actor", actor)) if v}
         return list(self.audit.find(query).sort("at", DESCENDING).limit(limit))
 
     def import_record(self, digest: str) -> dict | None:
@@ -388,9 +466,28 @@ class GridStore:
     def record_import(self, doc: dict, session=None) -> None:
         self.imports.replace_one({"_id": doc["_id"]}, doc, upsert=True, session=session)
 
-    def bulk_update(self, collection: str, ops: list[UpdateOne], session=None) -> None:
-        for i in range(0, len(ops), BATCH):
-            self.db[collection].bulk_write(ops[i : i + BATCH], ordered=True, session=session)
+
+def _duplicate(exc: BulkWriteError, chunk: list[dict], exists: Callable[[dict], Any]):
+    """The named error of a bulk write refused for a duplicate key (else the error itself)."""
+    errors = exc.details.get("writeErrors") or []
+    dup = next((e for e in errors if e.get("code") == 11000), None)
+    if dup is None:
+        return exc
+    return exists(chunk[dup.get("index", 0)])
+
+
+def _visit_exists(doc: dict) -> AlreadyExists:
+    return AlreadyExists("this visit is already recorded", details={"visit_id": doc["_id"]})
+
+
+def _post_exists(doc: dict) -> AlreadyExists:
+    return AlreadyExists("this post is already held", details={"post": doc["_id"]})
+
+
+def _grid_exists(doc: dict) -> AlreadyExists:
+    return AlreadyExists(
+        f"grid code {doc['_id']} exists (codes are never reused)", details={"code": doc["_id"]}
+    )
 
 
 class GridStorage(MongoProvider):

@@ -38,5 +38,5 @@ class ClockProvider(DependencyProvider):
         self.clock = SettableClock()
         self.clock.advance(timedelta(seconds=offset))
 
-    def get_dependency(self, worker_ctx):
+    def get_dependency(self, _worker_ctx):
         return self.clock

@@ -168,7 +168,7 @@ class EventInbox(DependencyProvider):
         self.inbox = ConsumerInbox(client, db, self.service_name, self.attempts, self.backoff)
         self.inbox.prepare()
 
-    def get_dependency(self, worker_ctx):
+    def get_dependency(self, _worker_ctx):
         return self.inbox
 
 

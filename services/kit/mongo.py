@@ -93,7 +93,7 @@ class MongoProvider(DependencyProvider):
     def wrap(self, client: MongoClient, db: Database) -> Any:  # pragma: no cover - overridden
         raise NotImplementedError
 
-    def get_dependency(self, worker_ctx):
+    def get_dependency(self, _worker_ctx):
         return self.wrapper
 
 

@@ -181,7 +181,7 @@ class Outbox(DependencyProvider):
     def kill(self):
         self._running = False
 
-    def get_dependency(self, worker_ctx):
+    def get_dependency(self, _worker_ctx):
         return self.writer
 
 

@@ -1,13 +1,18 @@
-"""The points service: duty points, the double-entry ledger and the supermarkets.
+"""The points service (积分超市): duty points earned from real work, a double-entry ledger,
+partner supermarkets with redemption at the till, settlement, rankings.
 
-A later issue builds it; today it answers health checks.
+Thin on purpose: each mixin holds the entrypoints of one part; the rules, the ledger's
+arithmetic, redemption, expiry and settlement are pure modules beside it, and every
+balance changes through `storage.append_transfer`.
 """
 
-from services.kit.health import HealthMixin
-from services.kit.mongo import PingStorage, PingStore
+from __future__ import annotations
+
+from services.points.consumers import AwardConsumers
+from services.points.rpc_funds import FundRpc
+from services.points.rpc_reports import ReportRpc
+from services.points.rpc_shops import ShopRpc
 
 
-class PointsService(HealthMixin):
+class PointsService(AwardConsumers, FundRpc, ShopRpc, ReportRpc):
     name = "points"
-
-    store: PingStore = PingStorage("points")

@@ -8,7 +8,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from services.grid import domain
+from services.grid import domain, households, visits
 
 SH = domain.LOCAL
 
@@ -107,8 +107,8 @@ def household(**over):
 
 def test_household_problems_name_the_field():
     today = date(2024, 5, 1)
-    assert domain.check_household(household(), today) == {}
-    problems = domain.check_household(
+    assert households.problems(household(), today) == {}
+    problems = households.problems(
         household(
             members=[
                 {"name": "", "relation": "head", "phone": "12"},
@@ -131,21 +131,19 @@ def test_household_problems_name_the_field():
 
 def test_household_record_keeps_hash_when_masked_file_comes_back():
     key = b"k"
-    first = domain.household_fields(household(), None, key, lambda: "m1")
+    first = households.fields(household(), None, key, lambda: "m1")
     member = first["members"][0]
     assert member["id_masked"] == "330424********" + valid_id()[-4:]
     assert "id_number" not in member  # the clear number is never stored
-    view = domain.household_view({"_id": "h", **first}, unmasked=False)
-    again = domain.household_fields(
-        {**household(), "members": view["members"]}, first, key, lambda: "m2"
-    )
+    view = households.view({"_id": "h", **first}, unmasked=False)
+    again = households.fields({**household(), "members": view["members"]}, first, key, lambda: "m2")
     assert again["members"] == first["members"]
-    assert not domain.household_changed(first, again)
+    assert not households.changed(first, again)
 
 
 def test_rented_home_is_tagged_rental_house():
     data = household(housing={"tenure": "rented", "landlord": "王"})
-    assert "rental_house" in domain.household_tags(data)
+    assert "rental_house" in households.tags_of(data)
 
 
 def test_unmask_roles():
@@ -275,11 +273,9 @@ def test_coverage_counts_add_up(spec):
 def test_visit_checks():
     now = datetime(2024, 5, 1, tzinfo=UTC)
     ok = {"household_id": "h", "kind": "routine", "occurred_at": now.isoformat()}
-    assert domain.check_visit(ok, now) == {}
-    assert "kind" in domain.check_visit({**ok, "kind": "x"}, now)
+    assert visits.problems(ok, now) == {}
+    assert "kind" in visits.problems({**ok, "kind": "x"}, now)
     future = (now + timedelta(hours=1)).isoformat()
-    assert domain.check_visit({**ok, "occurred_at": future}, now) == {
-        "occurred_at": "in the future"
-    }
-    assert "occurred_at" in domain.check_visit({**ok, "occurred_at": "2024-05-01T10:00"}, now)
-    assert "findings.gossip" in domain.check_visit({**ok, "findings": {"gossip": []}}, now)
+    assert visits.problems({**ok, "occurred_at": future}, now) == {"occurred_at": "in the future"}
+    assert "occurred_at" in visits.problems({**ok, "occurred_at": "2024-05-01T10:00"}, now)
+    assert "findings.gossip" in visits.problems({**ok, "findings": {"gossip": []}}, now)

@@ -16,6 +16,7 @@ from services.grid.service import GridService
 from services.grid.synthetic import quad_geojson
 
 TRUSTED = Caller.trusted("cases")
+LOADER = Caller.trusted("demo")
 
 pytestmark = pytest.mark.interface
 
@@ -26,6 +27,11 @@ L3 = f"{L2}-01"
 SQUARE = [(120.940, 30.520), (120.943, 30.520), (120.943, 30.523), (120.940, 30.523)]
 WORKER = ["grid_worker"]
 COUNTY = ["330424"]  # a county admin's scopes
+ADMIN = Caller("u-county", ("county_admin",), tuple(COUNTY))
+
+
+def who(scopes, actor: str = "u-x", roles=()) -> Caller:
+    return Caller(actor, tuple(roles), tuple(scopes))
 
 
 def box(w, s, e, n):
@@ -49,22 +55,22 @@ def small(grid):
             {"code": "330424001", "name": "武原街道"},
             {"code": VILLAGE, "name": "海兴社区"},
         ],
-        scopes=COUNTY,
+        caller=ADMIN,
     )
     grid.create_grid(
         {"code": L1, "name": "一网格", "boundary": box(120.94, 30.52, 120.943, 30.523)},
         "c1",
-        scopes=COUNTY,
+        caller=ADMIN,
     )
     grid.create_grid(
         {"code": L2, "name": "1幢", "boundary": box(120.94, 30.52, 120.9415, 30.523)},
         "c2",
-        scopes=COUNTY,
+        caller=ADMIN,
     )
     grid.create_grid(
         {"code": L3, "name": "1幢1单元", "boundary": box(120.94, 30.52, 120.9415, 30.521)},
         "c3",
-        scopes=COUNTY,
+        caller=ADMIN,
     )
     for post in (
         {
@@ -91,7 +97,7 @@ def small(grid):
             "phone": "13800000003",
         },
     ):
-        grid.assign_post(post, scopes=COUNTY)
+        grid.assign_post(post, caller=ADMIN)
     return grid
 
 
@@ -130,20 +136,20 @@ def test_grid_tree_locate_and_refusals(small):
         grid.create_grid(
             {"code": f"{L1}-02", "name": "2幢", "boundary": box(120.941, 30.52, 120.943, 30.523)},
             "c4",
-            scopes=COUNTY,
+            caller=ADMIN,
         )
     assert (
         f"{L1}-02" in refused.value.details["boundary"] and L2 in refused.value.details["boundary"]
     )
     assert "m²" in refused.value.details["boundary"]
     with pytest.raises(NotFound):
-        grid.get_grid(f"{L1}-02", scopes=COUNTY)
+        grid.get_grid(f"{L1}-02", caller=ADMIN)
     # outside the parent; a self-intersecting ring; a code that does not fit its parent
     with pytest.raises(ValidationFailed) as outside:
         grid.create_grid(
             {"code": f"{L1}-03", "name": "3幢", "boundary": box(120.95, 30.52, 120.951, 30.521)},
             "c5",
-            scopes=COUNTY,
+            caller=ADMIN,
         )
     assert "outside its parent" in outside.value.details["boundary"]
     bowtie = {
@@ -160,27 +166,27 @@ def test_grid_tree_locate_and_refusals(small):
     }
     with pytest.raises(ValidationFailed) as crossed:
         grid.create_grid(
-            {"code": f"{L1}-04", "name": "4幢", "boundary": bowtie}, "c6", scopes=COUNTY
+            {"code": f"{L1}-04", "name": "4幢", "boundary": bowtie}, "c6", caller=ADMIN
         )
     assert "Self-intersection" in crossed.value.details["boundary"]
     with pytest.raises(ValidationFailed) as misfit:
-        grid.create_grid({"code": "330424001001-1", "name": "x"}, "c7", scopes=COUNTY)
+        grid.create_grid({"code": "330424001001-1", "name": "x"}, "c7", caller=ADMIN)
     assert "code" in misfit.value.details
     # the index follows a change: redraw building 1 smaller, the point falls to level 1
-    current = grid.get_grid(L2, scopes=COUNTY)
+    current = grid.get_grid(L2, caller=ADMIN)
     with pytest.raises(ValidationFailed):  # its unit would stick out
         grid.update_grid(
             L2,
             {"boundary": box(120.94, 30.521, 120.9415, 30.523)},
             current["version"],
-            scopes=COUNTY,
+            caller=ADMIN,
         )
-    grid.update_grid(L2, {"name": "一号楼"}, current["version"], scopes=COUNTY)
+    grid.update_grid(L2, {"name": "一号楼"}, current["version"], caller=ADMIN)
     with pytest.raises(Conflict):
-        grid.update_grid(L2, {"name": "stale"}, current["version"], scopes=COUNTY)
-    cover = grid.grid_cover(L1, scopes=COUNTY)
+        grid.update_grid(L2, {"name": "stale"}, current["version"], caller=ADMIN)
+    cover = grid.grid_cover(L1, caller=ADMIN)
     assert 0.4 < cover["uncovered_share"] < 0.6
-    fc = grid.grid_geojson(L1, scopes=COUNTY)
+    fc = grid.grid_geojson(L1, caller=ADMIN)
     assert {f["properties"]["code"] for f in fc["features"]} == {L1, L2}
 
 
@@ -188,54 +194,63 @@ def test_household_scope_masking_versions_and_audit(small):
     grid = small
     scopes = [L1]
     created = grid.create_household(
-        household("101", tags=["elderly_alone"]), "h1", "u-a", WORKER, scopes
+        household("101", tags=["elderly_alone"]), "h1", caller=who(scopes, "u-a", WORKER)
     )
     assert created["members"][0]["phone"] == "13912345678"  # a worker of the grid needs it
     assert created["members"][0]["id_number"] == "330424********0012"
     again = grid.create_household(
-        household("101", tags=["elderly_alone"]), "h1", "u-a", WORKER, scopes
+        household("101", tags=["elderly_alone"]), "h1", caller=who(scopes, "u-a", WORKER)
     )
     assert again["id"] == created["id"]
     with pytest.raises(IdempotencyConflict):
-        grid.create_household(household("102"), "h1", "u-a", WORKER, scopes)
+        grid.create_household(household("102"), "h1", caller=who(scopes, "u-a", WORKER))
     # out of scope: 404, never the data
     with pytest.raises(NotFound):
-        grid.get_household(created["id"], "u-x", WORKER, ["330424001001-002"])
+        grid.get_household(created["id"], caller=who(["330424001001-002"], "u-x", WORKER))
     with pytest.raises(NotFound):
-        grid.create_household(household("103"), "h3", "u-x", WORKER, ["330424001001-002"])
+        grid.create_household(
+            household("103"), "h3", caller=who(["330424001001-002"], "u-x", WORKER)
+        )
     # an instructor sees masked phones
-    seen = grid.get_household(created["id"], "u-i", ["instructor"], [VILLAGE])
+    seen = grid.get_household(created["id"], caller=who([VILLAGE], "u-i", ["instructor"]))
     assert seen["members"][0]["phone"] == "139****5678" and seen["masked"] is True
     # stale update: 409 with the current record; a fresh one bumps the version
     edited = grid.update_household(
-        created["id"], {"tags": ["elderly_alone", "hardship"]}, 1, "u-a", WORKER, scopes
+        created["id"], {"tags": ["elderly_alone", "hardship"]}, 1, caller=who(scopes, "u-a", WORKER)
     )
     assert edited["version"] == 2 and "hardship" in edited["tags"]
     with pytest.raises(Conflict) as stale:
-        grid.update_household(created["id"], {"tags": []}, 1, "u-b", WORKER, scopes)
+        grid.update_household(created["id"], {"tags": []}, 1, caller=who(scopes, "u-b", WORKER))
     assert stale.value.details["current"]["version"] == 2
     # sending back the masked file keeps the stored phone and ID hash
-    masked = grid.get_household(created["id"], "u-i", ["instructor"], [VILLAGE])
+    masked = grid.get_household(created["id"], caller=who([VILLAGE], "u-i", ["instructor"]))
     grid.update_household(
-        created["id"], {"members": masked["members"], "note": "复核"}, 2, "u-a", WORKER, scopes
+        created["id"],
+        {"members": masked["members"], "note": "复核"},
+        2,
+        caller=who(scopes, "u-a", WORKER),
     )
     assert (
-        grid.find_by_id_number("330424198001010012", "u-a", WORKER, scopes)[0]["id"]
+        grid.find_by_id_number("330424198001010012", caller=who(scopes, "u-a", WORKER))[0]["id"]
         == created["id"]
     )
     assert (
-        grid.get_household(created["id"], "u-a", WORKER, scopes)["members"][0]["phone"]
+        grid.get_household(created["id"], caller=who(scopes, "u-a", WORKER))["members"][0]["phone"]
         == "13912345678"
     )
     # search by name prefix, tag, building — within scope only
-    assert [h["id"] for h in grid.search_households(scopes, name="张")] == [created["id"]]
-    assert grid.search_households(scopes, tag="hardship")[0]["head"] == "张伟"
-    assert grid.search_households(["330424001001-002"], name="张") == []
+    assert [h["id"] for h in grid.search_households(caller=who(scopes), name="张")] == [
+        created["id"]
+    ]
+    assert grid.search_households(caller=who(scopes), tag="hardship")[0]["head"] == "张伟"
+    assert grid.search_households(caller=who(["330424001001-002"]), name="张") == []
     # a household in a grid that does not exist
     with pytest.raises(ValidationFailed) as nogrid:
-        grid.create_household(household("1", grid_code=f"{L1}-09"), "h9", "u-a", WORKER, scopes)
+        grid.create_household(
+            household("1", grid_code=f"{L1}-09"), "h9", caller=who(scopes, "u-a", WORKER)
+        )
     assert "grid_code" in nogrid.value.details
-    kinds = [a["kind"] for a in grid.list_audit(scopes=COUNTY)]
+    kinds = [a["kind"] for a in grid.list_audit(caller=ADMIN)]
     assert "household_unmasked" in kinds and "id_lookup" in kinds
 
 
@@ -243,13 +258,13 @@ def test_posts_on_duty_visits_and_coverage(small):
     grid = small
     # level 3 has nobody: its parent's A
     assert grid.on_duty(L3, caller=TRUSTED)["user_id"] == "u-a"
-    grid.set_absent(L2, "u-a", True, scopes=[L1])
+    grid.set_absent(L2, "u-a", True, caller=who([L1]))
     duty = grid.on_duty(L3, caller=TRUSTED)
     assert (duty["user_id"], duty["ab"]) == ("u-b", "B")
-    grid.set_absent(L2, "u-b", True, scopes=[L1])
+    grid.set_absent(L2, "u-b", True, caller=who([L1]))
     assert grid.on_duty(L3, caller=TRUSTED)["user_id"] == "u-leader"
-    grid.set_absent(L2, "u-a", False, scopes=[L1])
-    board = grid.notice_board(L2)
+    grid.set_absent(L2, "u-a", False, caller=who([L1]))
+    board = grid.notice_board(L2, caller=TRUSTED)
     assert {s["name"] for s in board["staff"]} == {"王建国", "李明", "赵丽"}
     assert set(board["staff"][0]) == {
         "grid_code",
@@ -261,7 +276,7 @@ def test_posts_on_duty_visits_and_coverage(small):
         "phone",
     }
 
-    h = grid.create_household(household("201"), "h-v", "u-a", WORKER, [L1])
+    h = grid.create_household(household("201"), "h-v", caller=who([L1], "u-a", WORKER))
     when = (datetime.now(UTC) - timedelta(hours=1)).isoformat()
     visit = {
         "household_id": h["id"],
@@ -269,21 +284,21 @@ def test_posts_on_duty_visits_and_coverage(small):
         "occurred_at": when,
         "findings": {"hazards": ["楼道堆物"]},
     }
-    first = grid.log_visit(visit, "v-1", "u-a", WORKER, [L1])
-    assert grid.log_visit(visit, "v-1", "u-a", WORKER, [L1])["id"] == first["id"]
+    first = grid.log_visit(visit, "v-1", caller=who([L1], "u-a", WORKER))
+    assert grid.log_visit(visit, "v-1", caller=who([L1], "u-a", WORKER))["id"] == first["id"]
     with pytest.raises(IdempotencyConflict):
-        grid.log_visit({**visit, "kind": "care"}, "v-1", "u-a", WORKER, [L1])
+        grid.log_visit({**visit, "kind": "care"}, "v-1", caller=who([L1], "u-a", WORKER))
     with pytest.raises(ValidationFailed):
-        grid.log_visit({**visit, "kind": "party"}, "v-2", "u-a", WORKER, [L1])
-    assert len(grid.list_visits([L1], household_id=h["id"])) == 1
-    cov = grid.grid_coverage(L2, [L1])
+        grid.log_visit({**visit, "kind": "party"}, "v-2", caller=who([L1], "u-a", WORKER))
+    assert len(grid.list_visits(caller=who([L1]), household_id=h["id"])) == 1
+    cov = grid.grid_coverage(L2, caller=who([L1]))
     assert (cov["households"], cov["visited"], cov["share"]) == (1, 1, 1.0)
     assert 1 <= cov["days_left"] <= 92
-    mine = {g["code"]: g for g in grid.my_grids("u-a", [L1])}
+    mine = {g["code"]: g for g in grid.my_grids(caller=who([L1], "u-a"))}
     assert mine[L2]["coverage"]["visits_by_me"] == 1
-    board = grid.duty_board(L1, [L1])
+    board = grid.duty_board(L1, caller=who([L1]))
     assert {g["code"] for g in board["grids"]} == {L1, L2, L3}
-    rules = {(w["code"], w["rule"]) for w in grid.grid_warnings(VILLAGE, scopes=COUNTY)}
+    rules = {(w["code"], w["rule"]) for w in grid.grid_warnings(VILLAGE, caller=ADMIN)}
     assert (L1, "level1_too_small") in rules and (L3, "no_b_post") in rules
 
 
@@ -297,50 +312,152 @@ def test_import_report_all_or_nothing_and_idempotent(small):
     )
     content = base64.b64encode(good.encode("gbk")).decode()
     with pytest.raises(ValidationFailed) as bad:
-        grid.import_file("households", "户.csv", content, scopes=[L1])
+        grid.import_file("households", "户.csv", content, caller=who([L1]))
     rows = {r["row"]: r["problems"] for r in bad.value.details["bad_rows"]}
     assert set(rows) == {3, 4} and "housing.landlord" in rows[3]
     assert set(rows[4]) == {"members[0].id_number", "members[0].phone"}
-    assert grid.search_households([L1]) == []  # nothing written
+    assert grid.search_households(caller=who([L1])) == []  # nothing written
     fixed = good.replace(",租住,,孙红", ",租住,,孙红").splitlines()[:2]
     fixed.append(f"{L3},1,1,303,自有,,周一,户主,330424195001010027,13700000002")
     content = base64.b64encode(("\ufeff" + "\n".join(fixed) + "\n").encode("utf-8")).decode()
     # a neighbouring grid's admin may not import it: every row named, nothing written
     with pytest.raises(ValidationFailed) as outside:
-        grid.import_file("households", "户.csv", content, scopes=[f"{VILLAGE}-002"])
+        grid.import_file("households", "户.csv", content, caller=who([f"{VILLAGE}-002"]))
     assert [r["row"] for r in outside.value.details["bad_rows"]] == [2, 3]
-    assert grid.search_households([L1]) == []
-    report = grid.import_file("households", "户.csv", content, scopes=[L1])
+    assert grid.search_households(caller=who([L1])) == []
+    report = grid.import_file("households", "户.csv", content, caller=who([L1]))
     assert (report["encoding"], report["created"]) == ("utf-8-sig", 2)
-    again = grid.import_file("households", "户.csv", content, scopes=[L1])
+    again = grid.import_file("households", "户.csv", content, caller=who([L1]))
     assert (again["created"], again["updated"], again["unchanged"]) == (0, 0, 2)
     with pytest.raises(ValidationFailed) as columns:
         grid.import_file(
-            "households", "x.csv", base64.b64encode(b"a,b\n1,2\n").decode(), scopes=[L1]
+            "households", "x.csv", base64.b64encode(b"a,b\n1,2\n").decode(), caller=who([L1])
         )
     assert "missing_columns" in columns.value.details["columns"]
     # export as XLSX, import it again: nothing changes
-    out = grid.export_file("households", "xlsx", L1, "u-leader", ["grid_leader"], [L1])
+    out = grid.export_file("households", "xlsx", L1, caller=who([L1], "u-leader", ["grid_leader"]))
     assert out["rows"] == 2
-    back = grid.import_file("households", out["filename"], out["content_b64"], scopes=[L1])
+    back = grid.import_file("households", out["filename"], out["content_b64"], caller=who([L1]))
     assert (back["created"], back["updated"], back["unchanged"]) == (0, 0, 2)
 
 
 def test_demo_dataset_loads_twice_without_change(grid):
     dataset = demo_dataset()
-    first = grid.load_dataset(dataset, {"worker01": "uid-worker01"})
+    first = grid.load_dataset(dataset, {"worker01": "uid-worker01"}, caller=LOADER)
     assert first["households"]["created"] == len(dataset["households"])
-    second = grid.load_dataset(dataset, {"worker01": "uid-worker01"})
+    second = grid.load_dataset(dataset, {"worker01": "uid-worker01"}, caller=LOADER)
     assert second["households"] == {
         "created": 0,
         "updated": 0,
         "unchanged": len(dataset["households"]),
     }
     assert second["grids"]["created"] == 0 and second["staff"]["created"] == 0
-    mine = grid.my_grids("uid-worker01", ["330424001001-001"])
+    mine = grid.my_grids(caller=who(["330424001001-001"], "uid-worker01"))
     assert {g["level"] for g in mine} == {1, 2, 3}
     point = grid.locate(120.9410, 30.5195)
     assert point["level"] == 3 and point["code"].startswith("330424001001-001-01")
     client = uuid.uuid4().hex
     assert client  # the demo data answers scoped searches too
-    assert len(grid.search_households(["330424001001-001"], limit=10)) == 10
+    assert len(grid.search_households(caller=who(["330424001001-001"]), limit=10)) == 10
+
+
+def test_client_ids_are_per_caller(small):
+    """Issue 7 §8: reusing another user's client id is neither a 409 nor a peek at theirs."""
+    grid = small
+    mine = grid.create_household(household("601"), "same-id-1", caller=who([L1], "u-a", WORKER))
+    theirs = grid.create_household(household("602"), "same-id-1", caller=who([L1], "u-b", WORKER))
+    assert theirs["id"] != mine["id"] and theirs["address"]["room"] == "602"
+    # the same caller repeating it still gets the first answer, and another body is a 409
+    again = grid.create_household(household("601"), "same-id-1", caller=who([L1], "u-a", WORKER))
+    assert again["id"] == mine["id"]
+    with pytest.raises(IdempotencyConflict):
+        grid.create_household(household("603"), "same-id-1", caller=who([L1], "u-b", WORKER))
+
+
+def test_two_instances_send_the_days_overdue_digest_once(small, container_factory, service_config):
+    """The digest is a timer in every instance: the day's unique job record lets one send."""
+    import eventlet
+    from nameko.testing.services import entrypoint_hook
+
+    from contracts.grid import VISITS_OVERDUE
+    from services.grid.domain import LOCAL
+    from services.kit import settings
+    from services.kit.clock import ClockProvider
+    from services.kit.mongo import connect
+
+    small.create_household(household("701"), "d-1", caller=who([L1], "u-a", WORKER))
+    later = (datetime.now(UTC) + timedelta(days=230)).astimezone(LOCAL).replace(hour=10)
+    instances = [container_factory(GridService, service_config) for _ in range(2)]
+    for container in instances:
+        container.start()
+        clock = next(d for d in container.extensions if isinstance(d, ClockProvider))
+        clock.clock.set(later)
+
+    def run(container):
+        with entrypoint_hook(container, "send_overdue_digest") as digest:
+            return digest()
+
+    sent = sorted(eventlet.spawn(run, c).wait() for c in instances)
+    assert sent == [0, 2]  # one instance sent L2's and L3's; the other found the day taken
+    db = connect(service_config["MONGO_URL"])[settings.db_name("grid", service_config)]
+    events = [e["event"] for e in db["outbox"].find({"event.type": VISITS_OVERDUE})]
+    assert sorted(e["payload"]["grid_code"] for e in events) == [L2, L3]
+    assert {e["payload"]["overdue"] for e in events} == {1}
+    assert run(instances[0]) == 0  # and that day is done
+
+
+def xlsx_bomb(rows: int = 200_000) -> bytes:
+    """A 33 KB workbook whose sheet expands to `rows` rows (issue 7 §4)."""
+    import io
+    import re
+    import zipfile
+
+    import openpyxl
+
+    book = openpyxl.Workbook()
+    book.active.append(["grid_code", "building", "room", "name", "relation"])
+    plain = io.BytesIO()
+    book.save(plain)
+    out = io.BytesIO()
+    with zipfile.ZipFile(io.BytesIO(plain.getvalue())) as src, zipfile.ZipFile(out, "w") as dst:
+        for name in src.namelist():
+            data = src.read(name)
+            if name == "xl/worksheets/sheet1.xml":
+                body = b'<row><c t="inlineStr"><is><t>x</t></is></c></row>' * rows
+                data = re.sub(
+                    rb"<sheetData>.*</sheetData>|<sheetData\s*/>",
+                    b"<sheetData>" + body + b"</sheetData>",
+                    data,
+                    flags=re.S,
+                )
+            dst.writestr(name, data, zipfile.ZIP_DEFLATED)
+    return out.getvalue()
+
+
+def test_an_xlsx_bomb_is_refused_while_grid_reads_stay_fast(small, service_config):
+    import time
+
+    import eventlet
+
+    bomb = xlsx_bomb()
+    assert len(bomb) < 100_000
+    content = base64.b64encode(bomb).decode()
+
+    def load_bomb():
+        with ClusterRpcProxy(service_config, timeout=60) as other:
+            with pytest.raises(ValidationFailed) as refused:
+                other.grid.import_file("households", "bomb.xlsx", content, caller=who([L1]))
+            return refused.value.details
+
+    importing = eventlet.spawn(load_bomb)
+    eventlet.sleep(0.2)  # the file is on its way and being read
+    waits = []
+    while not importing.dead:
+        started = time.perf_counter()
+        assert small.get_grid(L2, caller=ADMIN)["code"] == L2
+        waits.append(time.perf_counter() - started)
+        eventlet.sleep(0.05)
+    details = importing.wait()
+    assert "rows" in details["file"] and details["limit"] == 50_000  # stopped at the cap
+    assert len(waits) >= 3, waits  # reads were answered while the bomb was being read …
+    assert max(waits) < 0.75, waits  # … each well before reading it was done

@@ -1,57 +1,17 @@
-// 我的网格 (the worker's grids with this period's visit coverage) and 网格长视图 (the leader's
-// duty board: who is on duty per grid, absences, coverage, overdue households). On the board a
-// leader marks a worker 缺岗 or 到岗: an online action (others rely on it at once), never queued.
+// 网格长视图 (the leader's duty board: who is on duty per grid, absences, coverage, overdue
+// households). On the board a leader marks a worker 缺岗 or 到岗: an online action (others rely
+// on it at once), never queued. Who would take over is asked of the grid service (a dry run),
+// not worked out here: the on-duty rule lives in one place.
 import { get, put } from '../api.js';
 import { h } from '../dom.js';
-import { addressLabel, coverageBlock, empty, formatDay, loadInto, rememberLabel } from '../grid.js';
+import { POSTS, addressLabel, coverageBlock, empty, formatDay, loadInto, may, rememberLabel } from '../grid.js';
 import { isOnline, onNetworkChange } from '../network.js';
-import { currentUser } from '../session.js';
 import { toast } from '../toast.js';
 import { shell } from './shell.js';
 
-const LEVELS = { 1: '一级网格', 2: '二级网格', 3: '三级网格' };
-// Who may mark a worker absent or back (the gateway checks too, and the grid's scope).
-const ADJUSTERS = ['grid_leader', 'operator', 'county_admin', 'town_admin', 'community_admin'];
-
-export function myGridsView({ onLogout }) {
-  const box = h('div', { class: 'stack' });
-  const load = loadInto(box, () => get('/api/v1/me/grids'), (grids) => {
-    if (!grids?.length) return empty('您还没有分配网格岗位，请联系社区管理员。');
-    return h('ul', { class: 'cards', 'aria-label': '我的网格' }, grids.map(gridCard));
-  });
-  const framed = shell({ title: '我的网格', back: '/', content: box, onLogout });
-  return { el: framed.el, dispose: () => (load.stop(), framed.dispose()) };
-}
-
-function gridCard(grid) {
-  const post = `${grid.post_zh || ''}${grid.ab ? ` · ${grid.ab}岗` : ''}`;
-  return h(
-    'li',
-    { class: 'card grid-card', dataset: { code: grid.code } },
-    h(
-      'a',
-      { class: 'card-link', href: `/grids/${encodeURIComponent(grid.code)}`, 'data-link': true },
-      h(
-        'span',
-        { class: 'card-title-row' },
-        h('span', { class: 'card-title' }, grid.name),
-        h('span', { class: 'badge' }, LEVELS[grid.level] || ''),
-      ),
-      h('span', { class: 'card-sub' }, post, grid.absent ? h('span', { class: 'badge badge-warn' }, '请假中') : null),
-      coverageBlock(grid.coverage),
-    ),
-    h(
-      'span',
-      { class: 'card-actions' },
-      h('a', { class: 'btn btn-secondary btn-small', href: `/grids/${encodeURIComponent(grid.code)}`, 'data-link': true }, '住户'),
-      h('a', { class: 'btn btn-secondary btn-small', href: `/grids/${encodeURIComponent(grid.code)}/map`, 'data-link': true }, '地图'),
-    ),
-  );
-}
-
 export function dutyBoardView({ onLogout }) {
   const box = h('div', { class: 'stack' });
-  const canAdjust = (currentUser()?.roles || []).some((role) => ADJUSTERS.includes(role));
+  const canAdjust = may('grid_keepers');
   let overdue = null;
   let busy = false;
 
@@ -63,7 +23,7 @@ export function dutyBoardView({ onLogout }) {
       overdue = h('section', { class: 'card', 'aria-labelledby': 'overdue-title', dataset: { code: board.code } });
       loadOverdue(overdue, board.code);
     }
-    const ctx = canAdjust ? { byCode: new Map(grids.map((g) => [g.code, g])), confirm } : null;
+    const ctx = canAdjust ? { confirm } : null;
     const card = (g) => dutyCard(g, opened ? opened.has(g.code) : g === top, ctx);
     return [
       card(top),
@@ -81,19 +41,26 @@ export function dutyBoardView({ onLogout }) {
     syncOnline();
   }
 
-  /** The confirmation under a post row: who takes over, then the PUT (online only). */
-  function confirm(row, grid, post, ctx) {
+  /** The confirmation under a post row: who takes over (the service's dry run), then the PUT
+   * (online only). */
+  function confirm(row, grid, post) {
     box.querySelector('.post-confirm')?.remove();
     const absent = !post.absent;
     const name = post.display_name || post.username || '该人员';
     const verb = absent ? '缺岗' : '到岗';
+    const path = `/api/v1/grids/${encodeURIComponent(grid.code)}/posts/${encodeURIComponent(post.user_id)}`;
+    const outcome = h('p', {}, `标记 ${name} ${verb}后，正在确认由谁接手…`);
+    get(`${path}/absence-preview?absent=${absent}`).then(
+      (duty) => (outcome.textContent = `标记 ${name} ${verb}后，${takeoverText(duty, grid)}`),
+      (err) => (outcome.textContent = `标记 ${name} ${verb}后由谁接手暂时无法确认：${err.message || '请稍后重试'}`),
+    );
     const error = h('p', { class: 'form-message', role: 'alert', hidden: true });
     const yes = h('button', { type: 'button', class: 'btn btn-primary btn-small post-toggle' }, `确认${verb}`);
     const no = h('button', { type: 'button', class: 'btn btn-secondary btn-small' }, '取消');
     const panel = h(
       'li',
       { class: 'post-confirm', role: 'group', 'aria-label': `确认标记${verb}` },
-      h('p', {}, `标记 ${name} ${verb}后，${takeover(ctx.byCode, grid, post, absent)}`),
+      outcome,
       error,
       h('span', { class: 'card-actions' }, no, yes),
     );
@@ -106,8 +73,7 @@ export function dutyBoardView({ onLogout }) {
       yes.textContent = '正在提交…';
       error.hidden = true;
       try {
-        const url = `/api/v1/grids/${encodeURIComponent(grid.code)}/posts/${encodeURIComponent(post.user_id)}/absence`;
-        const duty = await put(url, { absent });
+        const duty = await put(`${path}/absence`, { absent });
         busy = false;
         toast(`已标记 ${name} ${verb}，${duty?.user_id ? `现由 ${duty.display_name || '—'} 处理` : '本网格暂无人在岗'}`);
         await redraw().catch(() => load());
@@ -145,30 +111,12 @@ async function boardOfMyGrid() {
   return get(`/api/v1/duty-board${led ? `?code=${encodeURIComponent(led.code)}` : ''}`);
 }
 
-/**
- * Who handles `grid` once `post` is marked absent (or back), as the grid service decides
- * (levels 3 and 2: A, else B; level 1: the leader, else a full-time worker; a level with nobody
- * present passes up), said in Chinese.
- */
-function takeover(byCode, grid, post, absent) {
-  const parts = grid.code.split('-');
-  for (let i = parts.length; i >= 2; i--) {
-    const g = byCode.get(parts.slice(0, i).join('-'));
-    if (!g) return '由上级网格接手';
-    const present = g.posts
-      .filter((p) => !(g === grid && p.user_id === post.user_id ? absent : p.absent))
-      .sort((a, b) => (String(a.user_id) < String(b.user_id) ? -1 : 1));
-    const wanted = g.level === 1 ? ['grid_leader', 'full_time_worker'] : ['A', 'B'];
-    for (const want of wanted) {
-      const p = present.find((q) => (g.level === 1 ? q.post : q.ab) === want);
-      if (!p) continue;
-      const who = `${p.ab ? `${p.ab}岗` : p.post_zh} ${p.display_name || p.username || ''}`;
-      if (g !== grid) return `由上级网格 ${who} 代管`;
-      return p.user_id === grid.on_duty?.user_id ? `仍由 ${who} 处理` : `由 ${who} 接手`;
-    }
-    if (g.level === 1) break;
-  }
-  return '本网格将无人在岗，请尽快安排人员';
+/** Who handles `grid` then, as the grid service answered the preview, said in Chinese. */
+function takeoverText(duty, grid) {
+  if (!duty?.user_id) return '本网格将无人在岗，请尽快安排人员';
+  const who = `${duty.ab ? `${duty.ab}岗` : duty.post_zh || POSTS[duty.post] || ''} ${duty.display_name || duty.username || ''}`;
+  if (duty.handled_at && duty.handled_at !== grid.code) return `由上级网格 ${who} 代管`;
+  return duty.user_id === grid.on_duty?.user_id ? `仍由 ${who} 处理` : `由 ${who} 接手`;
 }
 
 function onDutyLine(grid) {
@@ -203,7 +151,7 @@ function postRow(grid, p, ctx) {
           type: 'button',
           class: `btn btn-small post-toggle ${p.absent ? 'btn-secondary' : 'btn-quiet'}`,
           'aria-label': `标记 ${name} ${verb}`,
-          onclick: () => ctx.confirm(row, grid, p, ctx),
+          onclick: () => ctx.confirm(row, grid, p),
         },
         verb,
       ),
