@@ -44,6 +44,8 @@ def test_the_app_runs_under_its_policy_without_violations(phone, context, page):
         (f"/grids/{L1}", "住户列表"),
         (f"/grids/{L1}/map", "网格地图"),
         ("/sync", "同步状态"),
+        ("/points", "我的积分"),
+        ("/points/code", "兑换码"),  # a QR code drawn as SVG
     ]:
         page.goto(phone.system.base_url + path)
         expect(page.get_by_role("heading", name=heading)).to_be_visible()
