@@ -3,6 +3,7 @@ and data folder, for the end-to-end and browser tests."""
 
 from __future__ import annotations
 
+import uuid
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -57,6 +58,27 @@ class LiveSystem:
         )
         assert answer.status_code == 200, answer.text
         return answer.json()
+
+    def new_user(
+        self,
+        roles=("resident",),
+        scopes=("330424001",),
+        password: str = "pass-word-1",
+        display_name: str = "测试用户",
+    ) -> tuple[str, str]:
+        """A fresh user made by the demo operator: (user name, user id)."""
+        admin = self.login("admin")["access_token"]
+        name = f"u{uuid.uuid4().hex[:10]}"
+        body = {
+            "username": name,
+            "password": password,
+            "roles": list(roles),
+            "scopes": list(scopes),
+            "display_name": display_name,
+        }
+        created = self.call("POST", "/api/v1/admin/users", admin, json=body)
+        assert created.status_code == 201, created.text
+        return name, created.json()["id"]
 
     def restart(self, name: str) -> None:
         self.system.group.restart(name)

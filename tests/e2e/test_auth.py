@@ -28,22 +28,7 @@ def assert_error(answer, status: int, code: str):
 
 
 def new_user(system, roles=("resident",), scopes=("330424001",)) -> tuple[str, str]:
-    admin = system.login("admin")["access_token"]
-    name = f"u{uuid.uuid4().hex[:10]}"
-    created = system.call(
-        "POST",
-        "/api/v1/admin/users",
-        admin,
-        json={
-            "username": name,
-            "password": "pass-word-1",
-            "roles": list(roles),
-            "scopes": list(scopes),
-            "display_name": "测试用户",
-        },
-    )
-    assert created.status_code == 201, created.text
-    return name, created.json()["id"]
+    return system.new_user(roles, scopes)
 
 
 @pytest.mark.parametrize(

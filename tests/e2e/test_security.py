@@ -28,22 +28,8 @@ LOGIN = "/api/v1/auth/login"
 HAIXING = "330424001001"
 
 
-def new_user(system, roles=("grid_worker",), scopes=(HAIXING,)) -> tuple[str, str]:
-    admin = system.login("admin")["access_token"]
-    name = f"s{uuid.uuid4().hex[:10]}"
-    created = system.call(
-        "POST",
-        "/api/v1/admin/users",
-        admin,
-        json={
-            "username": name,
-            "password": "pass-word-1",
-            "roles": list(roles),
-            "scopes": list(scopes),
-        },
-    )
-    assert created.status_code == 201, created.text
-    return name, created.json()["id"]
+def new_user(system) -> tuple[str, str]:
+    return system.new_user(("grid_worker",), (HAIXING,))
 
 
 def test_changing_scopes_ends_the_users_sessions_at_once(system):

@@ -14,7 +14,7 @@ the next run.
 from __future__ import annotations
 
 import tempfile
-import uuid
+import time
 
 import pytest
 import schemathesis
@@ -52,20 +52,7 @@ def load_schema():
 
 @pytest.fixture(scope="session")
 def fuzzer(system) -> dict:
-    admin = system.login("admin")["access_token"]
-    name = f"fuzz{uuid.uuid4().hex[:8]}"
-    made = system.call(
-        "POST",
-        "/api/v1/admin/users",
-        admin,
-        json={
-            "username": name,
-            "password": "fuzz-pass-word",
-            "roles": list(ROLES),
-            "scopes": [NOWHERE],
-        },
-    )
-    assert made.status_code == 201, made.text
+    name, _ = system.new_user(ROLES, (NOWHERE,), password="fuzz-pass-word")
     token = system.login(name, "fuzz-pass-word")["access_token"]
     return {"Authorization": f"Bearer {token}"}
 
@@ -81,6 +68,11 @@ schema = load_schema()
 )
 def test_no_generated_request_gets_a_5xx(case, system, fuzzer):
     response = case.call(base_url=system.base_url, headers=fuzzer, timeout=30)
+    if response.status_code == 503:
+        # A service too busy to answer in time (a loaded test machine) is not the input's
+        # fault; one that stays unavailable for the same request is.
+        time.sleep(1)
+        response = case.call(base_url=system.base_url, headers=fuzzer, timeout=30)
     assert response.status_code < 500, (
         f"{response.status_code} {response.text[:500]}\n{case.as_curl_command()}"
     )
