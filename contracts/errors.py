@@ -151,6 +151,13 @@ class AccountDisabled(LianxinError):
 
 
 @deserialize_to_instance
+class RateLimited(LianxinError):
+    """Too many requests from one address, account or key; details carry retry_after."""
+
+    code = "rate_limited"
+
+
+@deserialize_to_instance
 class TokenRevoked(LianxinError):
     code = "token_revoked"
 

@@ -36,7 +36,12 @@ AUTH_EVENT = "auth_event"  # login, failure, lock-out, refresh reuse, logout, ke
 
 # Where each producer's event schemas live: `EVENTS = {name: Schema}` in each module.
 # Imported lazily, so that contracts modules never import each other in a circle.
-EVENT_MODULES = ("contracts.grid", "contracts.cases", "contracts.points")
+EVENT_MODULES = (
+    "contracts.grid",
+    "contracts.cases",
+    "contracts.points",
+    "contracts.identity",
+)
 
 
 def event_schemas() -> dict[str, type[Schema]]:

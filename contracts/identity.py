@@ -7,12 +7,33 @@ from marshmallow import Schema, fields, validate
 from contracts.roles import ROLES
 
 ROLE_CHOICES = list(ROLES)
+
+# Sessions ended (logout, a spent refresh token presented again, the user's roles, scopes,
+# password or status changed). Every gateway process follows it to refuse their access
+# tokens at once without asking identity on each request (gateway/revocations.py).
+SESSION_REVOKED = "session_revoked"
+
+
+def ends_sessions(changes: dict) -> bool:
+    """A change to a user after which all their sessions must sign in again: tokens carry
+    roles and scopes, so new rights or a new reach need new tokens; so do a new password and
+    a disabled account. Identity ends them; the gateway waits until it has heard so."""
+    return bool(changes.get("disabled")) or bool(changes.keys() & {"roles", "scopes", "password"})
+
+
 SCOPE = fields.String(validate=validate.Regexp(r"^[0-9]{2,12}(-[0-9A-Za-z]{1,8})*$"))
 
 
 class LoginIn(Schema):
     username = fields.String(required=True, validate=validate.Length(min=1, max=64))
     password = fields.String(required=True, validate=validate.Length(min=1, max=256))
+    refresh_cookie = fields.Boolean(
+        load_default=False,
+        metadata={
+            "description": "true (browsers): the refresh token comes back as an HttpOnly "
+            "cookie for /api/v1/auth only, not in the body"
+        },
+    )
 
 
 class UserOut(Schema):
@@ -27,7 +48,9 @@ class UserOut(Schema):
 
 class TokensOut(Schema):
     access_token = fields.String()
-    refresh_token = fields.String()
+    refresh_token = fields.String(
+        metadata={"description": "absent when it was set as the refresh cookie"}
+    )
     token_type = fields.String()
     expires_in = fields.Integer()
     user = fields.Nested(UserOut)
@@ -98,3 +121,18 @@ class AuditOut(Schema):
 class EchoIn(Schema):
     client_id = fields.String(required=True, validate=validate.Length(min=8, max=64))
     payload = fields.Raw(load_default=None)
+
+
+class SessionRevoked(Schema):
+    families = fields.List(fields.String(), required=True)
+    user_id = fields.String(allow_none=True, required=True)
+    reason = fields.String(required=True)
+    revoked_at = fields.String(required=True)  # ISO 8601, UTC
+
+
+class RevokedSession(Schema):
+    family = fields.String(required=True)
+    revoked_at = fields.String(required=True)
+
+
+EVENTS = {SESSION_REVOKED: SessionRevoked}

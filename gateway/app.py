@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 from flask import Flask
+from werkzeug.middleware.proxy_fix import ProxyFix
 
+from gateway import body, errors, headers, openapi, pwa, ratelimit, requestlog, security
 from gateway import config as gateway_config
-from gateway import errors, openapi, pwa, requestlog, security
 from gateway.api import admin, auth, echo, grid, grid_import, grid_staff, health, households, visits
 from gateway.api import points as points_api
 from gateway.rpc import RpcPool
@@ -15,7 +16,9 @@ def create_app(config: dict | None = None) -> Flask:
     app = Flask(__name__, static_folder=None)
     app.config.update(gateway_config.from_env())
     app.config.update(config or {})
-    app.json.ensure_ascii = False  # Chinese stays readable in answers
+    if app.config["TRUSTED_PROXIES"]:  # the client's address and scheme as the proxy saw them
+        hops = app.config["TRUSTED_PROXIES"]
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops)  # type: ignore[method-assign]
 
     rpc = RpcPool(app.config["AMQP_URI"], app.config["RPC_TIMEOUT"], app.config["RPC_POOL_SIZE"])
     app.extensions["rpc"] = rpc
@@ -25,6 +28,9 @@ def create_app(config: dict | None = None) -> Flask:
 
     requestlog.install(app)
     errors.install(app)
+    body.install(app)  # strict JSON for every route; Chinese stays readable in answers
+    headers.install(app)
+    ratelimit.install(app)
     security.install(app)
     for blueprint in (health.bp, auth.bp, admin.bp, echo.bp, openapi.bp):
         app.register_blueprint(blueprint)

@@ -25,6 +25,10 @@ def jwt_secret(data_dir: Path) -> str:
     return path.read_text().strip()
 
 
+def _env(name: str, default: str) -> str:
+    return os.environ.get(name) or default
+
+
 def from_env() -> dict:
     data_dir = Path(os.environ.get("LIANXIN_DATA", ROOT / "var"))
     return {
@@ -42,4 +46,27 @@ def from_env() -> dict:
         "PWA_DIST": os.environ.get("PWA_DIST", str(ROOT / "pwa" / "dist")),
         # the services /readyz waits for (a partial deployment can name fewer)
         "SERVICES": tuple(os.environ.get("LIANXIN_SERVICES", ALL_SERVICES).split(",")),
+        # The PWA's refresh token: an HttpOnly, SameSite=Strict cookie sent only to the
+        # sign-in routes (Secure when the request came over HTTPS; see gateway/api/auth.py).
+        "JWT_REFRESH_COOKIE_NAME": "lianxin_refresh",
+        "JWT_REFRESH_COOKIE_PATH": "/api/v1/auth",
+        "JWT_COOKIE_CSRF_PROTECT": False,  # SameSite=Strict already keeps other sites out
+        # Rate limits (gateway/ratelimit.py): counters in MongoDB, shared by every worker.
+        "RATELIMIT_STORAGE_URI": _env("RATE_LIMIT_STORAGE", settings.mongo_url()),
+        "RATELIMIT_STORAGE_OPTIONS": {
+            "database_name": settings.db_name("limits"),
+            "serverSelectionTimeoutMS": 2000,  # a database that is down: fall back fast
+            "connectTimeoutMS": 2000,
+        },
+        "RATE_LIMIT_LOGIN_IP": _env("RATE_LIMIT_LOGIN_IP", "30 per minute; 300 per hour"),
+        "RATE_LIMIT_LOGIN_FAILURES_IP": _env("RATE_LIMIT_LOGIN_FAILURES_IP", "10 per minute"),
+        "RATE_LIMIT_LOGIN_ACCOUNT": _env("RATE_LIMIT_LOGIN_ACCOUNT", "10 per minute"),
+        "RATE_LIMIT_REFRESH_IP": _env("RATE_LIMIT_REFRESH_IP", "60 per minute"),
+        "RATE_LIMIT_API_KEY": _env("RATE_LIMIT_API_KEY", "600 per minute"),
+        "RATE_LIMIT_PUBLIC": _env("RATE_LIMIT_PUBLIC", "120 per minute"),
+        # How many proxies in front set X-Forwarded-For/-Proto (0: trust none). The limits
+        # count per client address, so behind a proxy this must be set.
+        "TRUSTED_PROXIES": int(os.environ.get("TRUSTED_PROXIES", "0")),
+        # Ended sessions and profiles pushed by identity (gateway/identity_feed.py); 0: ask.
+        "REVOCATION_FEED": os.environ.get("REVOCATION_FEED", "1") != "0",
     }

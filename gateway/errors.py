@@ -41,7 +41,7 @@ def error_response(code: str, details=None, status: int | None = None, headers=N
     body = {"error": code, "message": message_of(code, language(), details), "details": details}
     response = jsonify(body)
     response.status_code = status or status_of(code)
-    if code == "account_locked" and isinstance(details, dict) and "retry_after" in details:
+    if response.status_code == 429 and isinstance(details, dict) and "retry_after" in details:
         response.headers["Retry-After"] = str(details["retry_after"])
     if code == "service_unavailable":  # a service (or one it needs) is down: come back soon
         response.headers["Retry-After"] = "5"

@@ -20,6 +20,8 @@ from contracts.caller import Caller
 from contracts.errors import Forbidden
 from contracts.scope import in_scope
 from gateway.errors import error_response
+from gateway.identity_feed import IdentityFeed
+from gateway.ratelimit import hit_api_key
 
 API_KEY_HEADER = "X-API-Key"
 
@@ -48,17 +50,39 @@ def request_meta() -> dict:
     return {"ip": request.remote_addr, "request_id": g.get("request_id")}
 
 
+def session_revoked(family: str) -> bool:
+    """Has this session family been ended (logout, refresh reuse, the user's rights changed)?
+
+    Answered in the process from identity's announcements when the subscription is healthy,
+    else by asking identity (gateway/identity_feed.py). Long-lived answers such as a live
+    event stream call it again now and then to close when their session ends.
+    """
+    return sessions_feed().revoked(family)
+
+
+def sessions_feed() -> IdentityFeed:
+    """This process's view of what identity announced: ended sessions (routes that end some
+    use `mark`/`settle`) and users' profiles."""
+    return current_app.extensions["identity_feed"]
+
+
 def install(app) -> JWTManager:
     jwt = JWTManager(app)
+    app.extensions["identity_feed"] = IdentityFeed(
+        app.config["AMQP_URI"],
+        rpc=lambda: app.extensions["rpc"],
+        keep=app.config["JWT_ACCESS_TOKEN_EXPIRES"],
+        follow=app.config["REVOCATION_FEED"],
+    )
 
     @jwt.token_in_blocklist_loader
     def revoked(_header, payload) -> bool:
         # Logout and refresh-reuse revoke the session family in the identity database,
         # so a revoked access token stays revoked across gateway restarts and workers.
+        # Refresh tokens are judged by identity itself when they are presented.
         if payload.get("type") != "access":
             return False
-        rpc = current_app.extensions["rpc"]
-        return not rpc.call("identity", "session_active", payload.get("fam", ""))
+        return session_revoked(payload.get("fam", ""))
 
     @jwt.expired_token_loader
     def expired(_header, _payload):
@@ -96,6 +120,7 @@ def current_caller() -> Caller:
 def _load_principal(allow_api_key: bool) -> None:
     key = request.headers.get(API_KEY_HEADER)
     if key and allow_api_key:
+        hit_api_key(key)  # counted before it is checked: guessing is limited too
         found = current_app.extensions["rpc"].call(
             "identity", "verify_api_key", key, request_meta()
         )

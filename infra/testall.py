@@ -19,7 +19,8 @@ REPORTS = ROOT / "var" / "test-reports"
 
 TIERS = [
     ("unit + interface (services, contracts)", ["services", "contracts"], []),
-    ("gateway, end-to-end and browser", ["gateway", "tests"], ["-p", "no:nameko"]),
+    # tests/fuzz (schemathesis over the OpenAPI document) runs last, against the same system
+    ("gateway, end-to-end, browser and fuzz", ["gateway", "tests"], ["-p", "no:nameko"]),
 ]
 
 

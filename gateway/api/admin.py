@@ -4,9 +4,19 @@ from __future__ import annotations
 
 from flask import Blueprint, current_app, jsonify, request
 
-from contracts.identity import ApiKeyIn, ApiKeyOut, AuditOut, UserCreateIn, UserOut, UserUpdateIn
+from contracts.events import USER_CHANGED
+from contracts.identity import (
+    SESSION_REVOKED,
+    ApiKeyIn,
+    ApiKeyOut,
+    AuditOut,
+    UserCreateIn,
+    UserOut,
+    UserUpdateIn,
+    ends_sessions,
+)
 from gateway.body import json_body
-from gateway.security import authenticated, current_principal, requires_roles
+from gateway.security import authenticated, current_principal, requires_roles, sessions_feed
 
 bp = Blueprint("admin", __name__, url_prefix="/api/v1/admin")
 OPERATORS = ("operator",)
@@ -62,7 +72,11 @@ def update_user(user_id: str):
     responses: {200: UserOut, 400: Error, 401: Error, 403: Error, 404: Error}
     """
     data = json_body(UserUpdateIn())
+    heard = sessions_feed().mark()
     user = _rpc().call("identity", "update_user", user_id, data, current_principal().id)
+    # answer once this gateway refuses the old tokens (or shows the new profile) too
+    ended = ends_sessions(data)
+    sessions_feed().settle(heard, user_id=user_id, kind=SESSION_REVOKED if ended else USER_CHANGED)
     return jsonify(UserOut().dump(user))
 
 

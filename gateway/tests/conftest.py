@@ -27,6 +27,9 @@ from gateway.rpc import RpcPool
 
 SECRET = "gateway-tier-secret-0123456789abcdef"
 SCOPE = "330424001001"
+# No broker or database here: rate-limit counters in memory, revocations and profiles asked
+# per request (through the recording RPC's `session_active` and `me`).
+TIER_CONFIG = {"RATELIMIT_STORAGE_URI": "memory://", "REVOCATION_FEED": False}
 
 
 @dataclass
@@ -81,7 +84,7 @@ def rpc() -> RecordingRpc:
 
 @pytest.fixture
 def gateway_app(tmp_path, rpc):
-    app = create_app({"PWA_DIST": str(tmp_path), "JWT_SECRET_KEY": SECRET})
+    app = create_app({"PWA_DIST": str(tmp_path), "JWT_SECRET_KEY": SECRET, **TIER_CONFIG})
     for pool in ("rpc", "slow_rpc", "health_rpc"):
         app.extensions[pool] = rpc
     return app

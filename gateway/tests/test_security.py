@@ -11,6 +11,7 @@ from flask_jwt_extended import create_access_token
 from gateway.app import create_app
 from gateway.rpc import RpcPool
 from gateway.security import current_principal, requires_roles, requires_scope
+from gateway.tests.conftest import TIER_CONFIG
 
 
 class FakeRpc(RpcPool):
@@ -29,7 +30,11 @@ class FakeRpc(RpcPool):
 @pytest.fixture
 def app(tmp_path):
     app = create_app(
-        {"PWA_DIST": str(tmp_path), "JWT_SECRET_KEY": "unit-test-secret-0123456789abcdef"}
+        {
+            "PWA_DIST": str(tmp_path),
+            "JWT_SECRET_KEY": "unit-test-secret-0123456789abcdef",
+            **TIER_CONFIG,
+        }
     )
     app.extensions["rpc"] = FakeRpc()
 

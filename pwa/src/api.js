@@ -1,6 +1,12 @@
 // The one way the app talks to the gateway: JSON in and out, Chinese error messages, the access
 // token attached, and a single refresh when it has expired.
-import { accessToken, endSession, refreshToken, saveTokens } from './session.js';
+//
+// Renewing the login needs the network; reading what this phone stored does not. So a read
+// never waits for a renewal that cannot happen: with no access token and no network (a new tab
+// or an app Android killed, opened offline) it goes out as it is and the service worker answers
+// from its copy; the renewal happens once the network is back.
+import { isOnline } from './network.js';
+import { accessToken, endSession, hasSession, saveTokens } from './session.js';
 
 const TIMEOUT_MS = 15000;
 
@@ -84,10 +90,11 @@ async function unwrap(response) {
 let refreshing = null;
 
 /**
- * Trade the refresh token for a new pair. Single-flight inside this tab (one promise shared by
- * every caller) and across tabs (a Web Lock), because presenting a spent refresh token makes the
- * server revoke the whole session family. Inside the lock the token is read again, so a tab that
- * waited uses the one the other tab just received.
+ * Trade the refresh cookie for a new access token (and a new cookie). Single-flight inside this
+ * tab (one promise shared by every caller) and across tabs (a Web Lock), because presenting a
+ * spent refresh token makes the server revoke the whole session family. The browser sends the
+ * cookie current when the request leaves, so a tab that waited uses the one the other tab just
+ * received.
  */
 export function refreshSession() {
   if (!refreshing) {
@@ -101,9 +108,8 @@ export function refreshSession() {
 }
 
 async function rotate() {
-  const token = refreshToken();
-  if (!token) throw expire();
-  const response = await send('POST', '/api/v1/auth/refresh', { token });
+  if (!hasSession()) throw expire();
+  const response = await send('POST', '/api/v1/auth/refresh', {});
   if (response.ok) {
     saveTokens(await readJson(response));
     return;
@@ -125,8 +131,19 @@ function expire(status = 401, body = {}) {
 export async function request(method, url, { body, headers, auth = true, timeout } = {}) {
   if (!auth) return unwrap(await send(method, url, { body, headers, timeout }));
   if (!accessToken()) {
-    if (!refreshToken()) throw new SessionExpired();
-    await refreshSession(); // a new tab: only the refresh token survives
+    if (!hasSession()) throw new SessionExpired();
+    const read = method === 'GET';
+    if (!isOnline()) {
+      // Offline with no token: a read asks the service worker's copy, a write waits.
+      if (read) return unwrap(await send(method, url, { headers, timeout }));
+      throw new NetworkError(new Error('offline'));
+    }
+    try {
+      await refreshSession(); // a new tab: only the refresh cookie survives
+    } catch (err) {
+      if (!(read && err instanceof NetworkError)) throw err;
+      return unwrap(await send(method, url, { headers, timeout })); // lie-fi: the copy, if any
+    }
   }
   const used = accessToken();
   let response = await send(method, url, { body, headers, timeout, token: used });

@@ -8,6 +8,8 @@ export function h(tag, attrs = {}, ...children) {
       el.addEventListener(key.slice(2), value);
     } else if (key === 'class') {
       el.className = value;
+    } else if (key === 'style') {
+      el.style.cssText = value; // through CSSOM: the Content-Security-Policy allows no inline style attributes
     } else if (key === 'dataset') {
       Object.assign(el.dataset, value);
     } else if (value === true) {

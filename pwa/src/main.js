@@ -1,12 +1,20 @@
 // Start-up: draw from what this phone already knows (so the app opens offline), then check the
 // session with the server in the background and start the outbox.
 import './styles.css';
-import { NetworkError, SessionExpired, get, request } from './api.js';
+import { ApiError, NetworkError, SessionExpired, get, request } from './api.js';
 import * as outbox from './outbox.js';
 import { homesFor } from './roles.js';
 import { navigate, refresh, route, setGuard, startRouter } from './router.js';
 import { clearApiCache, registerServiceWorker } from './service-worker-registration.js';
-import { currentUser, endSession, lastUsername, onSessionChange, saveUser } from './session.js';
+import {
+  accessToken,
+  currentUser,
+  endSession,
+  forgetEverything,
+  lastUsername,
+  onSessionChange,
+  saveUser,
+} from './session.js';
 import { toast } from './toast.js';
 import { HOME_PATHS, homeView } from './views/home.js';
 import { loginView } from './views/login.js';
@@ -79,7 +87,7 @@ outbox.subscribe((event) => {
 
 async function logout(button) {
   const waiting = await outbox.count();
-  if (waiting && !window.confirm(`还有 ${waiting} 条记录待发送。退出后要由您本人重新登录才会发送，确定退出吗？`)) {
+  if (waiting && !window.confirm(`还有 ${waiting} 条记录待发送。退出登录会把它们从本机删除，确定退出吗？`)) {
     return;
   }
   if (button) {
@@ -87,13 +95,20 @@ async function logout(button) {
     button.textContent = '正在退出…';
   }
   try {
-    await request('POST', '/api/v1/auth/logout', { timeout: 5000 });
+    // The refresh cookie goes along by itself; the access token too when this tab has one.
+    const token = accessToken();
+    await request('POST', '/api/v1/auth/logout', {
+      auth: false,
+      timeout: 5000,
+      headers: token ? { Authorization: `Bearer ${token}` } : {},
+    });
   } catch (err) {
     // Offline or already expired: forget the session here anyway. The server-side session
     // then lapses with its refresh token.
-    if (!(err instanceof NetworkError) && !(err instanceof SessionExpired)) console.warn(err);
+    if (!(err instanceof NetworkError) && !(err instanceof ApiError)) console.warn(err);
   }
   await clearApiCache();
+  await forgetEverything(); // a shared phone keeps nothing of the user who left
   loginNotice = '';
   endSession('logout');
 }

@@ -11,12 +11,23 @@ from contracts.roles import ROLES
 USERNAME = re.compile(r"^[A-Za-z0-9_.\-]{3,64}$")
 SCOPE_CODE = re.compile(r"^[0-9]{2,12}(-[0-9A-Za-z]{1,8})*$")
 
-# Lock-out: after FREE_FAILURES wrong passwords in a row, each further one locks the
+# Lock-out: after FREE_FAILURES failed sign-ins in a row, each further one locks the
 # account for a period that doubles, capped so that an attacker who knows a user name
 # can delay that user by minutes, never lock them out for good.
+#
+# No enumeration: the lock belongs to the NAME typed, whether or not an account has it, and
+# a disabled account fails like a wrong password. So unknown, wrong, disabled and locked look
+# the same from outside: 401 `invalid_credentials` for the first four failures of a name,
+# then 429 `account_locked` with the same Retry-After for every name; only the right password
+# of an enabled, unlocked account signs in. (The audit log keeps the true reason.)
 FREE_FAILURES = 5
 FIRST_LOCK = timedelta(seconds=30)
 LONGEST_LOCK = timedelta(minutes=15)
+
+
+# How long a refresh token lives (the gateway's JWT_REFRESH_TOKEN_EXPIRES): a session family
+# not rotated for this long cannot be used any more and needs no revoking.
+SESSION_LIFETIME = timedelta(days=14)
 
 
 def lock_duration(failures: int) -> timedelta:
@@ -32,6 +43,11 @@ def retry_after(locked_until: datetime | None, now: datetime) -> int:
     if locked_until is None or locked_until <= now:
         return 0
     return max(1, int((locked_until - now).total_seconds() + 0.999))
+
+
+def signs_in(user: dict | None, password_ok: bool) -> bool:
+    """The one way through: the right password of an account that exists and is enabled."""
+    return user is not None and password_ok and not user.get("disabled")
 
 
 @dataclass(frozen=True)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import hashlib
 import secrets
 import uuid
-from datetime import datetime
+from datetime import datetime, timezone
 
 from nameko.rpc import rpc
 
@@ -20,6 +20,7 @@ from contracts.errors import (
     ValidationFailed,
 )
 from contracts.events import USER_CHANGED, USER_CREATED
+from contracts.identity import SESSION_REVOKED, RevokedSession, SessionRevoked, ends_sessions
 from services.identity import domain
 from services.identity.passwords import hash_password, needs_rehash, verify_password
 from services.identity.storage import IdentityStorage, IdentityStore
@@ -43,32 +44,36 @@ class IdentityService(HealthMixin):
     clock: Clock = ClockProvider()
 
     # --- sign-in -----------------------------------------------------------------------
-    @rpc
+    @rpc(expected_exceptions=(InvalidCredentials, AccountLocked))
     def login(self, username: str, password: str, meta: dict | None = None) -> dict:
-        """Check a password and open a refresh-token family: {user, family, jti}."""
+        """Check a password and open a refresh-token family: {user, family, jti}.
+
+        Answers the same for unknown, disabled and locked accounts (domain.FREE_FAILURES).
+        """
         meta = meta or {}
         now = self.clock.now()
-        user = self.store.user_by_name(username or "")
-        locked_for = domain.retry_after(user.get("locked_until") if user else None, now)
-        if user and locked_for:
-            self._audit("login_locked", user, meta)
+        name = username or ""
+        user = self.store.user_by_name(name)
+        who = {} if user else {"username": name}
+        locked_for = domain.retry_after(self.store.login_throttle(name).get("locked_until"), now)
+        if locked_for:
+            self._audit("login_locked", user, meta, **who)
             raise AccountLocked(details={"retry_after": locked_for})
-        if not verify_password(user.get("password_hash") if user else None, password or ""):
-            if user:
-                failures = int(user.get("failed_logins", 0)) + 1
-                lock = domain.lock_duration(failures)
-                self.store.record_failure(user["_id"], now + lock if lock else None)
-                self._audit("login_failed", user, meta, failures=failures)
-                if lock:
-                    self._audit("lockout", user, meta, seconds=int(lock.total_seconds()))
-                    raise AccountLocked(details={"retry_after": int(lock.total_seconds())})
-            else:
-                self._audit("login_failed", None, meta, username=username)
+        password_ok = verify_password(user.get("password_hash") if user else None, password or "")
+        if not domain.signs_in(user, password_ok):
+            failures = self.store.count_failure(name, now, now + domain.LONGEST_LOCK * 4)
+            kind = "login_disabled" if password_ok else "login_failed"
+            self._audit(kind, user, meta, failures=failures, **who)
+            lock = domain.lock_duration(failures)
+            if lock:
+                self.store.lock_name(name, now + lock)
+                seconds = int(lock.total_seconds())
+                self._audit("lockout", user, meta, seconds=seconds, **who)
+                raise AccountLocked(details={"retry_after": seconds})
             raise InvalidCredentials()
-        if user.get("disabled"):
-            self._audit("login_disabled", user, meta)
-            raise AccountDisabled()
-        self.store.clear_failures(user["_id"], now)
+        assert user is not None  # signs_in said so
+        self.store.clear_failures(name)
+        self.store.record_login(user["_id"], now)
         if needs_rehash(user["password_hash"]):
             self.store.update_user(user["_id"], {"password_hash": hash_password(password)})
         jti = uuid.uuid4().hex
@@ -76,7 +81,7 @@ class IdentityService(HealthMixin):
         self._audit("login", user, meta, family=family)
         return {"user": domain.public_user(user), "family": family, "jti": jti}
 
-    @rpc
+    @rpc(expected_exceptions=(RefreshReused, TokenRevoked, AccountDisabled))
     def refresh(self, family: str, jti: str, meta: dict | None = None) -> dict:
         """Rotate a refresh token; a spent one revokes its whole family."""
         now = self.clock.now()
@@ -85,29 +90,46 @@ class IdentityService(HealthMixin):
         if rotated is None:
             verdict = domain.judge_refresh(self.store.family(family), jti)
             if verdict.outcome == "reused":
-                self.store.revoke_family(family, now, "refresh_reused")
                 owner = self.store.family(family) or {}
+                self._end_family(family, owner.get("user_id"), now, "refresh_reused")
                 self._audit("refresh_reuse", self.store.user_by_id(owner.get("user_id")), meta)
                 raise RefreshReused()
             raise TokenRevoked()
         user = self.store.user_by_id(rotated["user_id"])
         if user is None or user.get("disabled"):
-            self.store.revoke_family(family, now, "disabled")
+            self._end_family(family, rotated["user_id"], now, "disabled")
             raise AccountDisabled()
         self._audit("refresh", user, meta, family=family)
         return {"user": domain.public_user(user), "family": family, "jti": new_jti}
 
     @rpc
-    def logout(self, family: str, meta: dict | None = None) -> None:
+    def logout(self, family: str, meta: dict | None = None) -> bool:
+        """End a session; True when this call ended it (it was live until now)."""
         fam = self.store.family(family)
-        self.store.revoke_family(family, self.clock.now(), "logout")
-        if fam:
-            self._audit("logout", self.store.user_by_id(fam["user_id"]), meta or {})
+        if fam is None:
+            return False
+        ended = self._end_family(family, fam["user_id"], self.clock.now(), "logout")
+        self._audit("logout", self.store.user_by_id(fam["user_id"]), meta or {})
+        return ended
 
     @rpc
     def session_active(self, family: str) -> bool:
         fam = self.store.family(family)
         return bool(fam) and fam.get("revoked_at") is None
+
+    @rpc
+    def revoked_sessions(self, since: str) -> list:
+        """Families ended since `since` (ISO 8601): what a starting gateway must refuse."""
+        try:
+            start = datetime.fromisoformat(since)
+        except (TypeError, ValueError) as exc:
+            raise ValidationFailed(details={"since": "an ISO 8601 time"}) from exc
+        if start.tzinfo is None:
+            start = start.replace(tzinfo=timezone.utc)
+        return [
+            RevokedSession().dump({"family": f["_id"], "revoked_at": _iso(f["revoked_at"])})
+            for f in self.store.revoked_since(start)
+        ]
 
     @rpc
     def me(self, user_id: str, family: str | None = None) -> dict:
@@ -155,9 +177,12 @@ class IdentityService(HealthMixin):
             if user is None:
                 raise NotFound(details={"user_id": user_id})
             self.outbox.record(session, USER_CHANGED, domain.public_user(user))
-            if updates.get("disabled") or "password_hash" in updates or "roles" in updates:
-                # New rights or a new password: old sessions must sign in again.
-                self.store.revoke_user_families(user_id, now, "user_changed", session=session)
+            if ends_sessions(changes):
+                ended = self.store.revoke_user_families(
+                    user_id, now, "user_changed", now - domain.SESSION_LIFETIME, session=session
+                )
+                # announced even when none was live: the gateway waits for this word
+                self._announce_ended(session, ended, user_id, "user_changed", now, always=True)
             return user
 
         user = self.store.transaction(work)
@@ -245,6 +270,38 @@ class IdentityService(HealthMixin):
         return [_audit_out(a) for a in self.store.list_audit(query, min(limit, 1000))]
 
     # --- internals ---------------------------------------------------------------------
+    def _end_family(self, family: str, user_id: str | None, now: datetime, reason: str) -> bool:
+        """Revoke one family and announce it, in one transaction (gateways refuse it at once).
+        False when it had ended already (nothing announced)."""
+
+        def work(session) -> bool:
+            ended = self.store.revoke_family(family, now, reason, session=session)
+            if ended:
+                self._announce_ended(session, [family], user_id, reason, now)
+            return ended
+
+        ended = self.store.transaction(work)
+        self.outbox.wake()
+        return ended
+
+    def _announce_ended(
+        self,
+        session,
+        families: list[str],
+        user_id: str | None,
+        reason: str,
+        now: datetime,
+        always: bool = False,
+    ) -> None:
+        if families or always:
+            payload = {
+                "families": families,
+                "user_id": user_id,
+                "reason": reason,
+                "revoked_at": _iso(now),
+            }
+            self.outbox.record(session, SESSION_REVOKED, SessionRevoked().dump(payload))
+
     def _check_fields(self, data: dict) -> None:
         problems = domain.validate_user_fields(
             data.get("username"), data.get("roles"), data.get("scopes")

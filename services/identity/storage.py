@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
-from typing import Any
 
 from pymongo import ASCENDING, DESCENDING, MongoClient, ReturnDocument
 from pymongo.client_session import ClientSession
@@ -22,10 +21,14 @@ class IdentityStore:
         self.families = db["refresh_families"]
         self.keys = db["api_keys"]
         self.audit = db["audit"]
+        self.throttle = db["login_throttle"]
 
     def prepare(self) -> None:
         self.users.create_index("username", unique=True)
         self.families.create_index("user_id")
+        self.families.create_index("revoked_at")
+        # names nobody signs in with any more are forgotten (where the server has TTL indexes)
+        self.throttle.create_index("expires_at", expireAfterSeconds=0)
         self.keys.create_index("digest", unique=True)
         self.audit.create_index([("at", DESCENDING)])
 
@@ -58,17 +61,29 @@ class IdentityStore:
             session=session,
         )
 
-    def record_failure(self, user_id: str, locked_until: datetime | None) -> None:
-        update: dict[str, Any] = {"$inc": {"failed_logins": 1}}
-        if locked_until is not None:
-            update["$set"] = {"locked_until": locked_until}
-        self.users.update_one({"_id": user_id}, update)
+    # sign-in failures, per name typed (an account's or not: see domain.FREE_FAILURES)
+    def login_throttle(self, name: str) -> dict:
+        """{failures, locked_until} of a name ({} when it has no recent failures)."""
+        return self.throttle.find_one({"_id": name}) or {}
 
-    def clear_failures(self, user_id: str, now: datetime) -> None:
-        self.users.update_one(
-            {"_id": user_id},
-            {"$set": {"failed_logins": 0, "locked_until": None, "last_login_at": now}},
+    def count_failure(self, name: str, now: datetime, forget_at: datetime) -> int:
+        """One more failure for `name`; the new count (atomic, so two at once count two)."""
+        doc = self.throttle.find_one_and_update(
+            {"_id": name},
+            {"$inc": {"failures": 1}, "$set": {"last_failure_at": now, "expires_at": forget_at}},
+            upsert=True,
+            return_document=ReturnDocument.AFTER,
         )
+        return int(doc["failures"])
+
+    def lock_name(self, name: str, until: datetime) -> None:
+        self.throttle.update_one({"_id": name}, {"$set": {"locked_until": until}})
+
+    def clear_failures(self, name: str) -> None:
+        self.throttle.delete_one({"_id": name})
+
+    def record_login(self, user_id: str, now: datetime) -> None:
+        self.users.update_one({"_id": user_id}, {"$set": {"last_login_at": now}})
 
     def list_users(self, query: dict, limit: int, skip: int = 0) -> list[dict]:
         return list(self.users.find(query).sort("username", ASCENDING).skip(skip).limit(limit))
@@ -99,18 +114,33 @@ class IdentityStore:
             return_document=ReturnDocument.AFTER,
         )
 
-    def revoke_family(self, family: str, now: datetime, reason: str) -> None:
-        self.families.update_one(
+    def revoke_family(self, family: str, now: datetime, reason: str, session=None) -> bool:
+        """True when this call ended the family (False: unknown, or ended already)."""
+        result = self.families.update_one(
             {"_id": family, "revoked_at": None},
-            {"$set": {"revoked_at": now, "revoked_for": reason}},
-        )
-
-    def revoke_user_families(self, user_id: str, now: datetime, reason: str, session=None) -> None:
-        self.families.update_many(
-            {"user_id": user_id, "revoked_at": None},
             {"$set": {"revoked_at": now, "revoked_for": reason}},
             session=session,
         )
+        return result.modified_count == 1
+
+    def revoke_user_families(
+        self, user_id: str, now: datetime, reason: str, live_since: datetime, session=None
+    ) -> list[str]:
+        """End every family of the user still usable (rotated since `live_since`); their ids."""
+        query = {"user_id": user_id, "revoked_at": None, "rotated_at": {"$gte": live_since}}
+        ids = [f["_id"] for f in self.families.find(query, {"_id": 1}, session=session)]
+        if ids:
+            self.families.update_many(
+                {"_id": {"$in": ids}, "revoked_at": None},
+                {"$set": {"revoked_at": now, "revoked_for": reason}},
+                session=session,
+            )
+        return ids
+
+    def revoked_since(self, since: datetime) -> list[dict]:
+        """Families ended at or after `since`: {_id, revoked_at}."""
+        found = self.families.find({"revoked_at": {"$gte": since}}, {"revoked_at": 1})
+        return list(found)
 
     # API keys
     def insert_key(self, doc: dict) -> dict:

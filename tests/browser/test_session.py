@@ -8,6 +8,14 @@ import jwt
 import requests
 from playwright.sync_api import expect
 
+REFRESH_COOKIE = "lianxin_refresh"
+
+
+def refresh_cookie(context) -> str | None:
+    """The refresh token: an HttpOnly cookie the page's scripts cannot read (issue 7 §5)."""
+    found = [c for c in context.cookies() if c["name"] == REFRESH_COOKIE]
+    return found[0]["value"] if found else None
+
 
 def expired_copy(system, access_token: str) -> str:
     """The same access token, signed again with an expiry in the past."""
@@ -29,7 +37,8 @@ def test_an_expired_access_token_is_refreshed_once_for_concurrent_calls(phone, c
         "已尝试 1 次"
     )
     context.unroute("**/api/v1/echo")
-    old_refresh = phone.storage("localStorage", "lianxin.refresh_token")
+    old_refresh = refresh_cookie(context)
+    assert old_refresh and phone.storage("localStorage", "lianxin.refresh_token") is None
     stale = expired_copy(phone.system, phone.storage("sessionStorage", "lianxin.access_token"))
     page.evaluate("t => sessionStorage.setItem('lianxin.access_token', t)", stale)
 
@@ -42,7 +51,7 @@ def test_an_expired_access_token_is_refreshed_once_for_concurrent_calls(phone, c
     page.wait_for_timeout(1000)
     assert sorted(url.rsplit("/api/v1", 1)[1] for url in expired) == ["/auth/me", "/echo"]
     assert len(refreshes) == 1
-    new_refresh = phone.storage("localStorage", "lianxin.refresh_token")
+    new_refresh = refresh_cookie(context)
     assert new_refresh and new_refresh != old_refresh
     assert phone.storage("sessionStorage", "lianxin.access_token") != stale
     # The rotation was clean: the new refresh token still works (no reuse was detected).
@@ -54,9 +63,9 @@ def test_an_expired_access_token_is_refreshed_once_for_concurrent_calls(phone, c
     assert check.status_code == 200, check.text
 
 
-def test_logout_returns_to_login_and_the_refresh_token_is_dead(phone):
+def test_logout_returns_to_login_and_the_refresh_token_is_dead(phone, context):
     page = phone.login("worker01")
-    refresh_token = phone.storage("localStorage", "lianxin.refresh_token")
+    refresh_token = refresh_cookie(context)
     assert refresh_token
     with page.expect_response("**/api/v1/auth/logout") as answer:
         page.get_by_role("button", name="退出登录").click()
@@ -65,6 +74,7 @@ def test_logout_returns_to_login_and_the_refresh_token_is_dead(phone):
     expect(page.get_by_role("button", name="登录", exact=True)).to_be_visible()
     assert phone.storage("localStorage", "lianxin.refresh_token") is None
     assert phone.storage("localStorage", "lianxin.user") is None
+    assert refresh_cookie(context) is None  # the server cleared it
 
     after = requests.post(
         phone.system.url("/api/v1/auth/refresh"),

@@ -28,22 +28,7 @@ def assert_error(answer, status: int, code: str):
 
 
 def new_user(system, roles=("resident",), scopes=("330424001",)) -> tuple[str, str]:
-    admin = system.login("admin")["access_token"]
-    name = f"u{uuid.uuid4().hex[:10]}"
-    created = system.call(
-        "POST",
-        "/api/v1/admin/users",
-        admin,
-        json={
-            "username": name,
-            "password": "pass-word-1",
-            "roles": list(roles),
-            "scopes": list(scopes),
-            "display_name": "测试用户",
-        },
-    )
-    assert created.status_code == 201, created.text
-    return name, created.json()["id"]
+    return system.new_user(roles, scopes)
 
 
 @pytest.mark.parametrize(
@@ -273,10 +258,11 @@ def test_disabled_user_cannot_log_in_or_refresh(system):
         ).status_code
         == 200
     )
+    # Issue 7 §6: a disabled account answers as a wrong password does (no enumeration).
     assert_error(
         system.call("POST", LOGIN, json={"username": name, "password": "pass-word-1"}),
-        403,
-        "account_disabled",
+        401,
+        "invalid_credentials",
     )
     assert system.call("POST", REFRESH, tokens["refresh_token"]).status_code == 401
     assert system.call("GET", ME, tokens["access_token"]).status_code == 401

@@ -144,7 +144,8 @@ export function loginView({ notice = '', username = '', onLoggedIn }) {
     try {
       const data = await request('POST', '/api/v1/auth/login', {
         auth: false,
-        body: { username: name, password },
+        // the refresh token comes back as an HttpOnly cookie, out of reach of any script
+        body: { username: name, password, refresh_cookie: true },
       });
       saveTokens(data);
       onLoggedIn(data.user);

@@ -1,6 +1,7 @@
 """Identity in a real container, against the real broker and database."""
 
 import time
+from datetime import datetime, timezone
 
 import pytest
 from nameko.events import event_handler
@@ -8,6 +9,7 @@ from nameko.standalone.rpc import ClusterRpcProxy
 
 from contracts.errors import AccountLocked, InvalidCredentials, RefreshReused, TokenRevoked
 from contracts.events import USER_CREATED
+from contracts.identity import SESSION_REVOKED
 from services.identity.service import IdentityService
 
 pytestmark = pytest.mark.interface
@@ -85,3 +87,42 @@ def test_created_user_is_announced_through_the_outbox(container_factory, service
     event = next(e for e in UserCreatedListener.seen if e["payload"]["id"] == user["id"])
     assert event["type"] == USER_CREATED and event["producer"] == "identity"
     assert "password_hash" not in event["payload"]
+
+
+class RevocationListener:
+    name = "revocation_listener"
+    seen: list = []
+
+    @event_handler("identity", SESSION_REVOKED)
+    def on_revoked(self, event):
+        RevocationListener.seen.append(event)
+
+
+def test_scope_change_ends_sessions_announces_them_and_lists_them(
+    container_factory, service_config
+):
+    listener = container_factory(RevocationListener, service_config)
+    listener.start()
+    identity = container_factory(IdentityService, service_config)
+    identity.start()
+    with ClusterRpcProxy(service_config, timeout=20) as proxy:
+        user = proxy.identity.create_user(
+            {
+                "username": "chen.jie",
+                "password": "long-enough",
+                "roles": ["grid_worker"],
+                "scopes": ["330424001001"],
+            }
+        )
+        before = datetime.now(timezone.utc).isoformat()
+        session = proxy.identity.login("chen.jie", "long-enough", {})
+        proxy.identity.update_user(user["id"], {"scopes": ["330424002001"]})
+        assert proxy.identity.session_active(session["family"]) is False
+        listed = proxy.identity.revoked_sessions(before)
+        assert session["family"] in [r["family"] for r in listed]
+    deadline = time.monotonic() + 10
+    while not any(session["family"] in e["payload"]["families"] for e in RevocationListener.seen):
+        assert time.monotonic() < deadline, "session_revoked never arrived"
+        time.sleep(0.05)
+    event = next(e for e in RevocationListener.seen if e["payload"]["user_id"] == user["id"])
+    assert event["payload"]["reason"] == "user_changed"
