@@ -39,8 +39,8 @@ def test_a_server_failure_is_retried_with_back_off(phone, context):
     expect(entry).to_contain_text("已尝试 1 次")
     expect(entry).to_contain_text("服务暂时不可用")
     expect(page.locator(".sync-state")).to_contain_text("自动重试")
-    # First retry after about 2 s (±20 %).
-    expect(page.locator(".pending-bar")).to_have_text("全部已发送›", timeout=6000)
+    # First retry after about 2 s (±20 %); the room above that is for a loaded machine
+    expect(page.locator(".pending-bar")).to_have_text("全部已发送›", timeout=15000)
     assert len(calls) == 2
     assert calls[0].headers["idempotency-key"] == calls[1].headers["idempotency-key"]
 
