@@ -14,6 +14,7 @@ from contracts.errors import Conflict, IdempotencyConflict, NotFound, Validation
 from services.grid.demo import demo_dataset
 from services.grid.service import GridService
 from services.grid.synthetic import quad_geojson
+from services.kit.sealing import Keyring
 
 TRUSTED = Caller.trusted("cases")
 LOADER = Caller.trusted("demo")
@@ -39,10 +40,16 @@ def box(w, s, e, n):
 
 
 @pytest.fixture
-def grid(container_factory, service_config):
-    container = container_factory(GridService, service_config)
+def grid_config(service_config):
+    """The test's config with a data key of its own (no key file under var/)."""
+    return {**service_config, "GRID_DATA_KEYS": Keyring.generate("k-one").spec()}
+
+
+@pytest.fixture
+def grid(container_factory, grid_config):
+    container = container_factory(GridService, grid_config)
     container.start()
-    with ClusterRpcProxy(service_config, timeout=30) as proxy:
+    with ClusterRpcProxy(grid_config, timeout=30) as proxy:
         yield proxy.grid
 
 
@@ -197,7 +204,8 @@ def test_household_scope_masking_versions_and_audit(small):
         household("101", tags=["elderly_alone"]), "h1", caller=who(scopes, "u-a", WORKER)
     )
     assert created["members"][0]["phone"] == "13912345678"  # a worker of the grid needs it
-    assert created["members"][0]["id_number"] == "330424********0012"
+    # issue 7 §2: the county hidden too (was "330424********0012")
+    assert created["members"][0]["id_number"] == "33************0012"
     again = grid.create_household(
         household("101", tags=["elderly_alone"]), "h1", caller=who(scopes, "u-a", WORKER)
     )
@@ -374,7 +382,7 @@ def test_client_ids_are_per_caller(small):
         grid.create_household(household("603"), "same-id-1", caller=who([L1], "u-b", WORKER))
 
 
-def test_two_instances_send_the_days_overdue_digest_once(small, container_factory, service_config):
+def test_two_instances_send_the_days_overdue_digest_once(small, container_factory, grid_config):
     """The digest is a timer in every instance: the day's unique job record lets one send."""
     import eventlet
     from nameko.testing.services import entrypoint_hook
@@ -387,7 +395,7 @@ def test_two_instances_send_the_days_overdue_digest_once(small, container_factor
 
     small.create_household(household("701"), "d-1", caller=who([L1], "u-a", WORKER))
     later = (datetime.now(UTC) + timedelta(days=230)).astimezone(LOCAL).replace(hour=10)
-    instances = [container_factory(GridService, service_config) for _ in range(2)]
+    instances = [container_factory(GridService, grid_config) for _ in range(2)]
     for container in instances:
         container.start()
         clock = next(d for d in container.extensions if isinstance(d, ClockProvider))
@@ -399,7 +407,7 @@ def test_two_instances_send_the_days_overdue_digest_once(small, container_factor
 
     sent = sorted(eventlet.spawn(run, c).wait() for c in instances)
     assert sent == [0, 2]  # one instance sent L2's and L3's; the other found the day taken
-    db = connect(service_config["MONGO_URL"])[settings.db_name("grid", service_config)]
+    db = connect(grid_config["MONGO_URL"])[settings.db_name("grid", grid_config)]
     events = [e["event"] for e in db["outbox"].find({"event.type": VISITS_OVERDUE})]
     assert sorted(e["payload"]["grid_code"] for e in events) == [L2, L3]
     assert {e["payload"]["overdue"] for e in events} == {1}
