@@ -305,10 +305,15 @@ class AuditQuery(Schema):
 class GridAuditOut(Schema):
     id = fields.String()
     at = fields.String()
-    kind = fields.String(metadata={"description": "household_unmasked, id_lookup, …"})
+    kind = fields.String(
+        metadata={"description": "household_unmasked, id_lookup, id_revealed, reserve_unmasked, …"}
+    )
     actor = fields.String(allow_none=True)
     roles = fields.List(fields.String())
     record_id = fields.String(allow_none=True)
+    scope = fields.String(
+        metadata={"description": "the code the entry is about: grid read, prefix exported…"}
+    )
     detail = fields.Dict()
 
 

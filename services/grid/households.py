@@ -2,10 +2,12 @@
 
 What a file must hold (its schema's field limits, then the rules in
 domain.household_rule_problems), how it is built and versioned (`fields`, `record`), how
-personal data is kept (an ID number only as a keyed hash and a masked form; a masked value
-sent back keeps what is stored), what callers see (`view`, masked unless their role needs
-it; `line` in lists), its event and its one write path (`save`). The RPCs in
-rpc_households.py, the visits and the importer all go through here.
+personal data is kept (an ID number as a keyed hash, a mask and a seal; phones and the
+birth date sealed, vault.py; a masked value sent back keeps what is stored), what callers
+see (`view`, phones masked unless their role needs them, ID numbers always, the birth year
+only; `line` in lists; `reveal`, one member's full number), its event and its one write
+path (`save`). The RPCs in rpc_households.py, the visits and the importer all go through
+here.
 """
 
 from __future__ import annotations

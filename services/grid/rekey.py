@@ -57,6 +57,7 @@ class Store(Protocol):
     def transaction(self, work: Callable[[Any], Any]) -> Any: ...
     def claim_job(self, job_id: str, now: datetime, stale_after: timedelta) -> dict | None: ...
     def advance_job(self, job_id: str, after: str, session: Any, done: bool = False) -> None: ...
+    def job(self, job_id: str) -> dict | None: ...
 
 
 def rekey(
@@ -73,8 +74,9 @@ def rekey(
         store.advance_job(job_id, "", None, done=False)
     job = store.claim_job(job_id, now, timedelta(0))  # a stopped run is taken over at once
     result: dict[str, Any] = {"job": job_id, "read": 0, "resealed": {}, "done": True}
-    if job is None:
-        result["already"] = "done"
+    if job is None:  # finished, or claimed this very instant by another run
+        result["already"] = "done" if (store.job(job_id) or {}).get("done") else "running"
+        result["done"] = result["already"] == "done"
         return result
     kind, _, after = str(job.get("after") or "").partition("|")
     kinds = list(KINDS)

@@ -482,6 +482,9 @@ class GridStore:
                 return_document=ReturnDocument.AFTER,
             )
 
+    def job(self, job_id: str) -> dict | None:
+        return self.jobs.find_one({"_id": job_id})
+
     def advance_job(self, job_id: str, after: str, session, done: bool = False) -> None:
         """Record how far a job got (in the transaction of the work done up to there)."""
         self.jobs.update_one(

@@ -469,3 +469,75 @@ def test_an_xlsx_bomb_is_refused_while_grid_reads_stay_fast(small, service_confi
     assert "rows" in details["file"] and details["limit"] == 50_000  # stopped at the cap
     assert len(waits) >= 3, waits  # reads were answered while the bomb was being read …
     assert max(waits) < 0.75, waits  # … each well before reading it was done
+
+
+def test_rekey_moves_every_sealed_value_under_a_new_key_in_resumable_batches(small, grid_config):
+    """Issue 7 §2: rotating the data key is a command that re-encrypts, in batches (each one
+    transaction with its progress), and a run that stops is resumed by the next."""
+    from services.grid import rekey
+    from services.grid.storage import GridStore
+    from services.grid.vault import Vault, id_key
+    from services.kit import settings
+    from services.kit.mongo import connect
+    from services.kit.sealing import is_sealed
+
+    grid = small
+    leader = who([L1], "u-leader", ["grid_leader"])
+    for room in ("801", "802", "803"):
+        grid.create_household(household(room), f"r-{room}", caller=who([L1], "u-a", WORKER))
+    grid.add_reserve_member(
+        L1, {"name": "志愿者", "kind": "volunteer", "phone": "13500000000"}, caller=leader
+    )
+    client = connect(grid_config["MONGO_URL"])
+    db = client[settings.db_name("grid", grid_config)]
+    # a record kept before encryption at rest: its phone in clear
+    db["places"].insert_one(
+        {
+            "_id": "legacy-place",
+            "grid_code": L3,
+            "kind": "shop",
+            "name": "老店",
+            "place_key": "k",
+            "contact": {"person": "店主", "phone": "13700000000"},
+            "version": 1,
+        }
+    )
+    old = Keyring.parse(grid_config["GRID_DATA_KEYS"])
+    vault = Vault(id_key(grid_config), old.with_new_key("k-two"))
+
+    class StopsAfterTwoBatches(GridStore):
+        batches = 0
+
+        def reseal(self, kind, docs, session):
+            if StopsAfterTwoBatches.batches == 2:
+                raise RuntimeError("stopped")
+            StopsAfterTwoBatches.batches += 1
+            return super().reseal(kind, docs, session)
+
+    now = datetime.now(UTC)
+    with pytest.raises(RuntimeError):
+        rekey.rekey(StopsAfterTwoBatches(client, db), vault, now, batch=2)
+    job = db["jobs"].find_one({"_id": "rekey:k-two"})
+    assert job["after"].startswith("households|") and not job["done"]
+    store = GridStore(client, db)
+    assert sum(rekey.check(store, vault).values()) > 0
+    resumed = rekey.rekey(store, vault, now + timedelta(seconds=1), batch=2)
+    assert resumed["done"] and resumed["read"] < 3 + 1 + 3 + 1  # the first 4 were done
+    assert resumed["resealed"]["places"] == 1 and resumed["resealed"]["reserve"] == 1
+    assert rekey.check(store, vault) == dict.fromkeys(rekey.KINDS, 0)
+    assert rekey.rekey(store, vault, now + timedelta(seconds=2))["already"] == "done"
+    # every sealed value is under the new key, and the new key alone opens it
+    new_only = Vault(id_key(grid_config), Keyring("k-two", {"k-two": vault.ring.keys["k-two"]}))
+    sealed = []
+    for h in db["households"].find():
+        for m in h["members"]:
+            sealed += [(m["id_sealed"], "id_number"), (m["phone"], "phone")]
+            sealed += [(m["birth_date"], "birth_date")]
+    sealed += [(p["contact"]["phone"], "phone") for p in db["places"].find()]
+    sealed += [(p["phone"], "phone") for p in db["posts"].find()]
+    sealed += [(r["phone"], "phone") for r in db["reserve"].find()]
+    assert len(sealed) == 3 * 3 + 1 + 3 + 1
+    assert all(is_sealed(v) and v["kid"] == "k-two" for v, _ in sealed)
+    opened = {new_only.opened(v, purpose) for v, purpose in sealed}
+    assert {"330424198001010012", "13912345678", "1980-01-01", "13700000000"} <= opened
+    assert db["places"].find_one({"_id": "legacy-place"})["version"] == 1  # nothing else moved
