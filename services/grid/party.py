@@ -16,6 +16,7 @@ from contracts.grid import PARTY_LINK_CHANGED, PARTY_UNIT_SET, PartyLinkChanged,
 from services.grid import households
 from services.grid.vault import PHONE, Vault
 from services.grid.versions import Change, Fields, Outbox, Stamp, stamped
+from services.grid.versions import remove as remove_version
 from services.grid.versions import save as save_versions
 
 
@@ -134,9 +135,8 @@ def save_links(store: Store, outbox: Outbox, session: Any, changes: Sequence[Cha
 
 def remove_link(store: Store, outbox: Outbox, session: Any, doc: Mapping[str, Any], actor: str):
     """Unlink a member: the record goes, its event (unlinked) says who unlinked them."""
-    store.delete_party_link(doc["_id"], session=session)
-    payload = link_event({**doc, "updated_by": actor}, "unlinked")
-    outbox.record_many(session, PARTY_LINK_CHANGED, [payload])
+    delete = store.delete_party_link
+    remove_version(delete, outbox, session, PARTY_LINK_CHANGED, link_event, doc, actor, "unlinked")
 
 
 def resealed(doc: Mapping[str, Any], vault: Vault) -> dict[str, Any] | None:

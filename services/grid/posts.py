@@ -21,6 +21,7 @@ from contracts.roles import STAFF_READERS
 from services.grid import domain
 from services.grid.vault import PHONE, Vault
 from services.grid.versions import Change, Fields, Outbox, Stamp, stamped
+from services.grid.versions import remove as remove_version
 from services.grid.versions import save as save_versions
 from services.kit.inputs import problems as schema_problems
 
@@ -86,11 +87,16 @@ def view(doc: Mapping[str, Any], vault: Vault) -> dict[str, Any]:
     }
 
 
+def reads_staff(caller: Caller) -> bool:
+    """Staff and admins (STAFF_READERS) and trusted services read staff records in full;
+    anyone else (a resident, say) what the public notice board shows (issue 7 §8)."""
+    return caller.is_trusted or caller.has_role(*STAFF_READERS)
+
+
 def shown(doc: Mapping[str, Any], caller: Caller, vault: Vault) -> dict[str, Any]:
-    """A post as this caller may see it: in full for staff and admins (STAFF_READERS) and
-    trusted services; for anyone else (a resident, say) what the public notice board
-    shows, and no user ids or user names (issue 7 §8)."""
-    if caller.is_trusted or caller.has_role(*STAFF_READERS):
+    """A post as this caller may see it: in full, or as the notice board shows it (no user
+    ids or user names)."""
+    if reads_staff(caller):
         return view(doc, vault)
     public = board_entry(doc, {}, vault)
     return {"display_name": public.pop("name"), **public}
@@ -153,6 +159,14 @@ def resealed(doc: Mapping[str, Any], vault: Vault) -> dict[str, Any] | None:
     return {**doc, "phone": vault.carried(doc.get("phone"), PHONE)}
 
 
+def duty_shown(duty: Mapping[str, Any], caller: Caller) -> dict[str, Any]:
+    """An on-duty answer as this caller may see it (without user id and user name unless
+    they read staff records in full)."""
+    if reads_staff(caller):
+        return dict(duty)
+    return {k: v for k, v in duty.items() if k not in ("user_id", "username")}
+
+
 def event(doc: Mapping[str, Any], change: str) -> dict[str, Any]:
     return StaffAssigned().dump(
         {
@@ -175,5 +189,4 @@ def save(store: Store, outbox: Outbox, session: Any, changes: Sequence[Change]) 
 
 def remove(store: Store, outbox: Outbox, session: Any, doc: Mapping[str, Any], actor: str):
     """End a post: the record goes, its `staff_assigned` event (removed) says who ended it."""
-    store.delete_post(doc["_id"], session=session)
-    outbox.record_many(session, STAFF_ASSIGNED, [event({**doc, "updated_by": actor}, "removed")])
+    remove_version(store.delete_post, outbox, session, STAFF_ASSIGNED, event, doc, actor)

@@ -17,6 +17,7 @@ from contracts.grid_http import ReserveMemberIn
 from services.grid import domain
 from services.grid.vault import PHONE, Vault
 from services.grid.versions import Change, Fields, Outbox, Stamp, stamped
+from services.grid.versions import remove as remove_version
 from services.grid.versions import save as save_versions
 from services.kit.inputs import problems as schema_problems
 
@@ -96,8 +97,7 @@ def save(store: Store, outbox: Outbox, session: Any, changes: Sequence[Change]) 
 
 def remove(store: Store, outbox: Outbox, session: Any, doc: Mapping[str, Any], actor: str):
     """Take a member off: the record goes, its event (removed) says who took them off."""
-    store.delete_reserve(doc["_id"], session=session)
-    outbox.record_many(session, RESERVE_CHANGED, [event({**doc, "updated_by": actor}, "removed")])
+    remove_version(store.delete_reserve, outbox, session, RESERVE_CHANGED, event, doc, actor)
 
 
 def resealed(doc: Mapping[str, Any], vault: Vault) -> dict[str, Any] | None:

@@ -111,7 +111,8 @@ class StaffRpc(GridBase):
         nobody is on duty anywhere up the chain.
 
         Case dispatch calls it as `Caller.trusted("cases")` and reaches any grid; for a user
-        or API key through the gateway, a grid outside their scopes is NotFound."""
+        or API key through the gateway, a grid outside their scopes is NotFound, and one
+        who does not read staff records in full (a resident) gets no user id or name."""
         caller.require_visible(grid_code, "grid_code")
         self._grid_or_404(grid_code)
         grouped = posts.by_grid(self.store.posts_of_grids(domain.grid_ancestors(grid_code)))
@@ -120,7 +121,7 @@ class StaffRpc(GridBase):
             raise NotFound(
                 f"nobody is on duty for grid {grid_code}", details={"grid_code": grid_code}
             )
-        return found
+        return posts.duty_shown(found, caller)
 
     @grid_rpc
     def add_reserve_member(self, grid_code: str, data: dict, *, caller: Caller) -> dict:

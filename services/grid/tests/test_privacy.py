@@ -270,6 +270,9 @@ def test_residents_read_posts_as_the_notice_board_shows_them(service):
     assert not service.posts_of_user("a", caller=resident)[0].get("user_id")
     staff = service.list_posts(L2, caller=who(ADMIN, "x", WORKER))
     assert {p["user_id"] for p in staff} == {"a", "b"}
+    duty = service.on_duty(L3, caller=resident)
+    assert duty["display_name"] == "a" and "user_id" not in duty and "username" not in duty
+    assert service.on_duty(L3, caller=who(ADMIN, "x", WORKER))["user_id"] == "a"
 
 
 # --- §8: reserve phones masked unless needed, every unmasked read audited ---
