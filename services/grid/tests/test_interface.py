@@ -457,6 +457,7 @@ def test_an_xlsx_bomb_is_refused_while_grid_reads_stay_fast(small, service_confi
                 other.grid.import_file("households", "bomb.xlsx", content, caller=who([L1]))
             return refused.value.details
 
+    began = time.perf_counter()
     importing = eventlet.spawn(load_bomb)
     eventlet.sleep(0.2)  # the file is on its way and being read
     waits = []
@@ -466,9 +467,12 @@ def test_an_xlsx_bomb_is_refused_while_grid_reads_stay_fast(small, service_confi
         waits.append(time.perf_counter() - started)
         eventlet.sleep(0.05)
     details = importing.wait()
+    parsing = time.perf_counter() - began
     assert "rows" in details["file"] and details["limit"] == 50_000  # stopped at the cap
     assert len(waits) >= 3, waits  # reads were answered while the bomb was being read …
-    assert max(waits) < 0.75, waits  # … each well before reading it was done
+    # … each in a fraction of the parse (relative: this machine is shared and noisy; with
+    # the parse on the event loop a read waits for all of it)
+    assert max(waits) < parsing / 2, (parsing, waits)
 
 
 def test_rekey_moves_every_sealed_value_under_a_new_key_in_resumable_batches(small, grid_config):
