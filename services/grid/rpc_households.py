@@ -122,9 +122,9 @@ class HouseholdRpc(GridBase):
         {household_id, member_id, name, id_number}. The reason is required and the reveal
         audited (`id_revealed`, with the reason) before the number leaves. Forbidden for
         other roles; NotFound outside the caller's scopes, or when no full number is kept."""
-        asked = load(RevealIn(), {"member_id": member_id, "reason": reason})
         if not caller.has_role(*ID_REVEALERS):
             raise Forbidden(details={"roles": list(ID_REVEALERS)})
+        asked = load(RevealIn(), {"member_id": member_id, "reason": reason})
         doc = households.visible(self.store, household_id, caller)
         shown = households.reveal(doc, asked["member_id"], self.vault)
         audit.write(
@@ -136,7 +136,7 @@ class HouseholdRpc(GridBase):
             doc["grid_code"],
             grid_code=doc["grid_code"],
             member_id=asked["member_id"],
-            reason=asked["reason"],
+            reason=asked["reason"].strip(),
         )
         return shown
 

@@ -168,7 +168,7 @@ def test_a_full_id_number_is_revealed_to_admins_with_a_reason_and_audited(servic
         "c-admin",
         h["id"],
     )
-    assert entry["scope"] == L3 and entry["detail"]["reason"].strip() == "核对低保补贴"
+    assert entry["scope"] == L3 and entry["detail"]["reason"] == "核对低保补贴"
     assert entry["detail"]["member_id"] == member_id
     assert [e["kind"] for e in service.list_audit(kind="id_revealed", caller=who(ADMIN))] == [
         "id_revealed"
