@@ -12,6 +12,9 @@ PLACE_CHANGED = "place_changed"  # a place or organisation recorded or changed
 VISIT_LOGGED = "visit_logged"
 VISIT_VOIDED = "visit_voided"  # a visit struck off (logged in error); points reverse it
 VISITS_OVERDUE = "visits_overdue"  # a grid's households overdue for a visit (daily digest)
+RESERVE_CHANGED = "reserve_changed"  # a member of a reserve team added, changed or removed
+PARTY_UNIT_SET = "party_unit_set"  # the party branch or group on a grid set
+PARTY_LINK_CHANGED = "party_link_changed"  # a party member's household links set or removed
 
 
 class _Change(Schema):
@@ -48,6 +51,23 @@ class StaffAssigned(_Change):
     user_id = fields.String(required=True)
     post = fields.String(required=True)
     ab = fields.String(allow_none=True)
+
+
+class ReserveChanged(_Change):
+    grid_code = fields.String(required=True)  # change: added | updated | removed
+    member_id = fields.String(required=True)
+    kind = fields.String(required=True)  # party_member, veteran, volunteer, …
+
+
+class PartyUnitSet(_Versioned):
+    grid_code = fields.String(required=True)  # change: set
+    kind = fields.String(required=True)  # branch | group
+
+
+class PartyLinkChanged(_Change):
+    grid_code = fields.String(required=True)  # change: linked | unlinked
+    member_key = fields.String(required=True)  # the member's user id, else their name
+    households = fields.Integer(required=True)  # how many households they serve now
 
 
 class _Visit(Schema):
@@ -87,4 +107,7 @@ EVENTS = {
     VISIT_LOGGED: VisitLogged,
     VISIT_VOIDED: VisitVoided,
     VISITS_OVERDUE: VisitsOverdue,
+    RESERVE_CHANGED: ReserveChanged,
+    PARTY_UNIT_SET: PartyUnitSet,
+    PARTY_LINK_CHANGED: PartyLinkChanged,
 }

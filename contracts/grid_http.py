@@ -196,6 +196,10 @@ class MemberIn(Schema):
     birth_date = fields.String(
         allow_none=True, validate=validate.Regexp(r"^\d{4}-\d{2}-\d{2}$", error="YYYY-MM-DD")
     )
+    birth_year = fields.Integer(
+        allow_none=True,
+        metadata={"description": "as a view shows it; ignored (a file sent back as shown)"},
+    )
     id_number = fields.String(
         allow_none=True,
         validate=validate.Length(max=18),
@@ -237,8 +241,13 @@ class MemberOut(Schema):
     name = fields.String()
     relation = fields.String(allow_none=True)
     gender = fields.String(allow_none=True)
-    birth_date = fields.String(allow_none=True)
-    id_number = fields.String(allow_none=True, metadata={"description": "always masked"})
+    birth_year = fields.Integer(
+        allow_none=True, metadata={"description": "the year only: never the birth date"}
+    )
+    id_number = fields.String(
+        allow_none=True,
+        metadata={"description": "always masked (33************0012); the full number: reveal"},
+    )
     phone = fields.String(allow_none=True, metadata={"description": "masked unless role needs"})
 
 
@@ -296,15 +305,43 @@ class AuditQuery(Schema):
 class GridAuditOut(Schema):
     id = fields.String()
     at = fields.String()
-    kind = fields.String(metadata={"description": "household_unmasked, id_lookup, …"})
+    kind = fields.String(
+        metadata={"description": "household_unmasked, id_lookup, id_revealed, reserve_unmasked, …"}
+    )
     actor = fields.String(allow_none=True)
     roles = fields.List(fields.String())
     record_id = fields.String(allow_none=True)
+    scope = fields.String(
+        metadata={"description": "the code the entry is about: grid read, prefix exported…"}
+    )
     detail = fields.Dict()
 
 
 class IdNumberIn(Schema):
     id_number = fields.String(required=True, validate=validate.Length(min=15, max=18))
+
+
+REASON = [
+    validate.Length(min=2, max=200),
+    validate.Regexp(r"(?s)\s*\S.*\S", error="say why, in at least two characters"),
+]
+
+
+class RevealReasonIn(Schema):
+    """Why the full ID number is needed (kept in the audit with the reveal)."""
+
+    reason = fields.String(required=True, validate=REASON)
+
+
+class RevealIn(RevealReasonIn):
+    member_id = fields.String(required=True, validate=validate.Length(min=1, max=64))
+
+
+class RevealOut(Schema):
+    household_id = fields.String()
+    member_id = fields.String()
+    name = fields.String()
+    id_number = fields.String(metadata={"description": "the full number; the reveal is audited"})
 
 
 # --- places and organisations -----------------------------------------------------------

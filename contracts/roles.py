@@ -24,3 +24,8 @@ GRID_LEADERS = tuple(_GROUPS["grid_leaders"])
 GRID_KEEPERS = tuple(_GROUPS["grid_keepers"])
 # staff with posts on grids
 GRID_STAFF = tuple(_GROUPS["grid_staff"])
+# see a resident's full ID number, one member at a time, with a reason (audited)
+ID_REVEALERS = tuple(_GROUPS["id_revealers"])
+# read staff posts in full (user ids, user names); anyone else sees what the public notice
+# board shows
+STAFF_READERS = tuple(_GROUPS["staff_readers"])

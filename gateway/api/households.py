@@ -3,8 +3,8 @@
 Reading needs a role that reads resident data, writing one that edits it
 (contracts/roles.py; each route's roles are in the OpenAPI document). Every call carries
 the caller to the grid service: a record outside the caller's scopes is 404. Phones are
-masked unless the role needs them (such reads are audited); ID numbers are only ever
-shown masked.
+masked unless the role needs them (such reads are audited); ID numbers are shown masked,
+and in full only one member at a time, to a role that needs it, with a reason (audited).
 """
 
 from __future__ import annotations
@@ -25,8 +25,10 @@ from contracts.grid_http import (
     PlaceListQuery,
     PlaceOut,
     PlaceUpdateIn,
+    RevealOut,
+    RevealReasonIn,
 )
-from contracts.roles import RESIDENT_EDITORS, RESIDENT_READERS
+from contracts.roles import ID_REVEALERS, RESIDENT_EDITORS, RESIDENT_READERS
 from gateway.api.grid_access import client_id, grid, query
 from gateway.body import json_body
 from gateway.security import current_caller, requires_roles
@@ -96,6 +98,26 @@ def find_by_id_number():
     data = json_body(IdNumberIn())
     found = grid("find_by_id_number", data["id_number"], caller=current_caller())
     return jsonify(HouseholdLineOut(many=True).dump(found))
+
+
+@bp.post("/households/<household_id>/members/<member_id>/reveal-id-number")
+@requires_roles(*ID_REVEALERS)
+def reveal_id_number(household_id: str, member_id: str):
+    """One member's full ID number, for a role that needs it, with the reason why.
+    The reveal is audited with its reason (`id_revealed` in /grid-audit); the answer is
+    never cached. 404 outside the caller's scopes or when no full number is kept.
+    ---
+    security: bearer
+    requestBody: RevealReasonIn
+    responses: {200: RevealOut, 400: Error, 401: Error, 403: Error, 404: Error}
+    """
+    data = json_body(RevealReasonIn())
+    shown = grid(
+        "reveal_id_number", household_id, member_id, data["reason"], caller=current_caller()
+    )
+    response = jsonify(RevealOut().dump(shown))
+    response.headers["Cache-Control"] = "no-store"
+    return response
 
 
 @bp.get("/households/<household_id>")

@@ -94,3 +94,27 @@ def test_the_audit_is_for_operators_and_county_admins(client, rpc, bearer):
     client.get("/api/v1/grid-audit?kind=id_lookup&limit=5", headers=bearer("operator"))
     call = rpc.last("grid", "list_audit")
     assert (call.kwargs["kind"], call.kwargs["limit"]) == ("id_lookup", 5)
+
+
+REVEAL = "/api/v1/households/h1/members/m1/reveal-id-number"
+
+
+def test_a_full_id_number_is_revealed_to_admins_with_a_reason_and_never_cached(client, rpc, bearer):
+    """Issue 7 §2: the reveal is one member at a time, for a role that needs it, with a
+    reason; the service audits it, and the answer is not kept by any cache."""
+    reason = {"reason": "核对低保补贴"}
+    for role in ("grid_worker", "instructor", "resident", "operator"):
+        assert_error(client.post(REVEAL, json=reason, headers=bearer(role)), 403, "forbidden")
+    admin = bearer("community_admin", scopes=(G1,), sub="u-admin")
+    for body in ({}, {"reason": " "}, {"reason": "x" * 201}, {**reason, "member_id": "m2"}):
+        assert_error(client.post(REVEAL, json=body, headers=admin), 400, "validation_failed")
+    assert not rpc.calls
+    shown = {"household_id": "h1", "member_id": "m1", "name": "张伟", "id_number": "3" * 18}
+    rpc.answer("grid", "reveal_id_number", shown)
+    answer = client.post(REVEAL, json=reason, headers=admin)
+    assert answer.status_code == 200 and answer.json == shown
+    assert answer.headers["Cache-Control"] == "no-store"
+    call = rpc.last("grid", "reveal_id_number")
+    assert call.args == ("h1", "m1", "核对低保补贴") and call.kwargs["caller"].actor == "u-admin"
+    rpc.answer("grid", "reveal_id_number", NotFound(details={"household_id": "h1"}))
+    assert_error(client.post(REVEAL, json=reason, headers=admin), 404, "not_found")

@@ -2,24 +2,26 @@
 
 from __future__ import annotations
 
-import os
-
 from nameko.dependency_providers import Config
+from nameko.extensions import DependencyProvider
 from nameko.rpc import rpc
 
 from contracts.errors import LianxinError, NotFound
 from services.grid.locating import GridIndex, GridIndexProvider
 from services.grid.storage import GridStorage, Registry
+from services.grid.vault import Vault, vault_from
 from services.kit.clock import Clock, ClockProvider
 from services.kit.outbox import Outbox, OutboxWriter
 
-# Development default; set GRID_ID_KEY (32+ random bytes, hex or text) in any real deployment.
-DEV_ID_KEY = "lianxin-dev-id-key-not-for-production"
 
+class VaultProvider(DependencyProvider):
+    """`self.vault`: the keys of personal data (services/grid/vault.py), read at start."""
 
-def id_key(config: dict | None = None) -> bytes:
-    value = (config or {}).get("GRID_ID_KEY") or os.environ.get("GRID_ID_KEY") or DEV_ID_KEY
-    return value.encode()
+    def setup(self) -> None:
+        self.vault = vault_from(self.container.config)
+
+    def get_dependency(self, _worker_ctx) -> Vault:
+        return self.vault
 
 
 # Every grid RPC: a named error is the caller's doing (a bad field, a stale version, a record
@@ -34,6 +36,7 @@ class GridBase:
     outbox: OutboxWriter = Outbox("grid")
     clock: Clock = ClockProvider()
     grid_index: GridIndex = GridIndexProvider()
+    vault: Vault = VaultProvider()
     config = Config()
 
     @grid_rpc
@@ -41,9 +44,6 @@ class GridBase:
         """{service, ok}; raises when the database does not answer."""
         self.store.ping()
         return {"service": self.name, "ok": True}
-
-    def _key(self) -> bytes:
-        return id_key(getattr(self, "config", None))
 
     def _grid_or_404(self, code: str, session=None) -> dict:
         doc = self.store.grid(code, session=session) if code else None

@@ -2,9 +2,10 @@
 names above the grids. They are keyed by code and renamed in place; no events.
 
 Who may name which division is decided here and nowhere else (the gateway passes the
-request through): codes below the city level must lie in the caller's scopes, while
-provinces and cities sit above every county scope and may be named by any caller allowed
-to keep divisions.
+request through): codes below the city level must lie in the caller's scopes; provinces and
+cities (2 and 4 digits) sit above every county and are shared by all of them, so only an
+operator (or a trusted service) may create or rename one (issue 7 §8). Anyone allowed to
+keep divisions may send one back as it is.
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from typing import Any, Protocol
 
 from contracts.caller import Caller
-from contracts.errors import ValidationFailed
+from contracts.errors import Forbidden, ValidationFailed
 from services.grid import domain
 
 COMPARED = ("name", "level", "parent")
@@ -24,11 +25,25 @@ class Store(Protocol):
     def put_division(self, doc: dict, session: Any = None) -> str: ...
 
 
-def require_writable(caller: Caller, codes: Iterable[str]) -> None:
-    """Forbidden for a division below the city level outside the caller's scopes."""
-    for code in codes:
+SHARED_BY = "operator"  # the one role that names divisions shared by several counties
+
+
+def require_writable(
+    caller: Caller, given: Iterable[Mapping[str, Any]], known: Mapping[str, Mapping[str, Any]]
+) -> None:
+    """Forbidden for a division below the city level outside the caller's scopes, and for
+    a new or renamed province or city unless the caller is an operator."""
+    for item in given:
+        code, name = str(item.get("code") or ""), str(item.get("name") or "").strip()
         if len(code) > 4:
             caller.require_writable(code, "code")
+            continue
+        unchanged = (known.get(code) or {}).get("name") == name
+        if not unchanged and not (caller.is_trusted or caller.has_role(SHARED_BY)):
+            raise Forbidden(
+                "only an operator names provinces and cities: other counties share them",
+                details={"code": code},
+            )
 
 
 def records(

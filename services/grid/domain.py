@@ -156,11 +156,29 @@ def mask_phone(phone: str | None) -> str | None:
 
 
 def mask_id(id_number: str | None) -> str | None:
+    """An ID number as shown: the province (2 digits) and the last four, nothing between.
+
+    The county (digits 3-6) and the birth date (7-14) are both hidden (issue 7 §2): with
+    either in view, plus the birth year a view shows and the household's address, the
+    check character confirmed a guess of the rest. A mask of the older, wider kind
+    (`330424********0012`) masks down to the same form.
+    """
     if not id_number:
         return id_number
     if len(id_number) < 10:
         return "*" * len(id_number)
-    return id_number[:6] + "*" * (len(id_number) - 10) + id_number[-4:]
+    return id_number[:2] + "*" * (len(id_number) - 6) + id_number[-4:]
+
+
+def birth_year(birth_date: str | None) -> int | None:
+    """The year of a YYYY-MM-DD birth date: all of it a view shows (never the day)."""
+    text = str(birth_date or "")
+    return int(text[:4]) if len(text) >= 4 and text[:4].isdigit() else None
+
+
+def id_birth_date(id_number: str) -> str:
+    """The birth date written inside an 18-character ID number, as YYYY-MM-DD."""
+    return f"{id_number[6:10]}-{id_number[10:12]}-{id_number[12:14]}"
 
 
 def is_masked(value: str | None) -> bool:

@@ -2,10 +2,12 @@
 
 What a file must hold (its schema's field limits, then the rules in
 domain.household_rule_problems), how it is built and versioned (`fields`, `record`), how
-personal data is kept (an ID number only as a keyed hash and a masked form; a masked value
-sent back keeps what is stored), what callers see (`view`, masked unless their role needs
-it; `line` in lists), its event and its one write path (`save`). The RPCs in
-rpc_households.py, the visits and the importer all go through here.
+personal data is kept (an ID number as a keyed hash, a mask and a seal; phones and the
+birth date sealed, vault.py; a masked value sent back keeps what is stored), what callers
+see (`view`, phones masked unless their role needs them, ID numbers always, the birth year
+only; `line` in lists; `reveal`, one member's full number), its event and its one write
+path (`save`). The RPCs in rpc_households.py, the visits and the importer all go through
+here.
 """
 
 from __future__ import annotations
@@ -16,11 +18,12 @@ from datetime import datetime
 from typing import Any, Protocol
 
 from contracts.caller import Caller
-from contracts.errors import AlreadyExists, ValidationFailed
+from contracts.errors import AlreadyExists, NotFound, ValidationFailed
 from contracts.grid import HOUSEHOLD_CHANGED, HouseholdChanged
 from contracts.grid_http import HouseholdCreateIn
 from contracts.grid_vocabulary import TAG_LABELS
 from services.grid import domain, versions
+from services.grid.vault import BIRTH_DATE, ID_NUMBER, PHONE, Vault
 from services.grid.versions import Change, Fields, NewId, Outbox, Stamp, stamped
 from services.grid.versions import save as save_versions
 from services.kit.inputs import problems as schema_problems
@@ -42,6 +45,9 @@ class Store(Protocol):
     def households_by_keys(self, keys: list[str], session: Any = None) -> dict[str, dict]: ...
     def insert_households(self, docs: list[dict], session: Any) -> None: ...
     def replace_households(self, docs: list[dict], session: Any) -> list[str]: ...
+
+
+KEEP = "****"  # a masked value: stands for what is stored
 
 
 def visible(store: Store, household_id: str, caller: Caller) -> dict:
@@ -87,12 +93,15 @@ def address_label(address: Mapping[str, Any]) -> str:
 
 # --- the record -------------------------------------------------------------------------------
 def member_record(
-    given: Mapping[str, Any], previous: Mapping[str, Any] | None, key: bytes, new_id: str
+    given: Mapping[str, Any], previous: Mapping[str, Any] | None, vault: Vault, new_id: str
 ) -> dict[str, Any]:
-    """A stored member: the ID number kept only as a keyed hash and a masked form.
+    """A stored member: the ID number as a keyed hash (look-up), a mask (display) and a
+    seal (the audited reveal), never in clear; phone and birth date sealed, the birth year
+    in clear (all a view shows of the birth date).
 
-    A masked or missing ID number (or phone) in `given` keeps what `previous` held, so a
-    worker can send back the masked file they were shown without losing data.
+    A masked or missing ID number (or a masked phone) in `given` keeps what `previous` held,
+    so a worker can send back the masked file they were shown without losing data; so does
+    a missing birth date.
     """
     prev = previous or {}
     record: dict[str, Any] = {
@@ -100,29 +109,36 @@ def member_record(
         "name": str(given.get("name") or "").strip(),
         "relation": given.get("relation") or "other",
         "gender": given.get("gender") or prev.get("gender"),
-        "birth_date": str(given.get("birth_date") or "") or prev.get("birth_date"),
     }
     id_number = given.get("id_number")
+    number = None
     if id_number and not domain.is_masked(id_number):
         number = domain.normalise_id(str(id_number))
-        record["id_hash"] = domain.id_lookup_hash(number, key)
+        record["id_hash"] = vault.id_hash(number)
         record["id_masked"] = domain.mask_id(number)
-        record["birth_date"] = record["birth_date"] or (
-            f"{number[6:10]}-{number[10:12]}-{number[12:14]}"
-        )
+        record["id_sealed"] = vault.kept(number, prev.get("id_sealed"), ID_NUMBER)
         record["gender"] = record["gender"] or ("M" if int(number[16]) % 2 else "F")
     else:
         record["id_hash"] = prev.get("id_hash")
-        record["id_masked"] = prev.get("id_masked")
-    phone = given.get("phone")
-    record["phone"] = prev.get("phone") if domain.is_masked(phone) else (phone or None)
+        record["id_masked"] = domain.mask_id(prev.get("id_masked"))
+        record["id_sealed"] = vault.carried(prev.get("id_sealed"), ID_NUMBER)
+    birth = str(given.get("birth_date") or "") or (number and domain.id_birth_date(number))
+    if birth:
+        record["birth_date"] = vault.kept(birth, prev.get("birth_date"), BIRTH_DATE)
+        record["birth_year"] = domain.birth_year(birth)
+    else:
+        record["birth_date"] = vault.carried(prev.get("birth_date"), BIRTH_DATE)
+        record["birth_year"] = prev.get("birth_year") or domain.birth_year(
+            vault.opened(prev.get("birth_date"), BIRTH_DATE)
+        )
+    record["phone"] = vault.kept(given.get("phone"), prev.get("phone"), PHONE)
     return record
 
 
 def fields(
     data: Mapping[str, Any],
     previous: Mapping[str, Any] | None,
-    key: bytes,
+    vault: Vault,
     new_id: Callable[[], str],
 ) -> dict[str, Any]:
     """The stored fields of a household from its checked input (and its earlier record)."""
@@ -137,15 +153,15 @@ def fields(
             earlier = next((m for m in unused if m["name"] == wanted_name), None)
         if earlier is not None:
             unused.remove(earlier)
-        members.append(member_record(given, earlier, key, new_id()))
+        members.append(member_record(given, earlier, vault, new_id()))
     address = data.get("address") or {}
     address = {p: str(address.get(p) or "").strip() for p in ("building", "unit", "room")}
     housing = dict(data.get("housing") or {})
     tenure = housing.get("tenure") or "owned"
     prev_housing = (previous or {}).get("housing") or {}
-    landlord_phone = housing.get("landlord_phone")
-    if domain.is_masked(landlord_phone):
-        landlord_phone = prev_housing.get("landlord_phone")
+    landlord_phone = vault.kept(
+        housing.get("landlord_phone"), prev_housing.get("landlord_phone"), PHONE
+    )
     return {
         "grid_code": data["grid_code"],
         "address": address,
@@ -172,25 +188,44 @@ def record(new: Fields, at: Stamp, new_id: NewId, current: Fields | None = None)
 
 
 def as_input(doc: Mapping[str, Any]) -> dict[str, Any]:
-    """The stored file as input again (members keep ids; masked IDs keep their hash)."""
+    """The stored file as input again: members keep their ids, and every personal value is
+    masked, which keeps what is stored (nothing is opened to edit a file)."""
+    members = [
+        {
+            "id": m["id"],
+            "name": m["name"],
+            "relation": m.get("relation"),
+            "gender": m.get("gender"),
+            "id_number": _kept(m.get("id_masked") or m.get("id_sealed")),
+            "phone": _kept(m.get("phone")),
+        }
+        for m in doc["members"]
+    ]
+    housing = dict(doc.get("housing") or {})
+    housing["landlord_phone"] = _kept(housing.get("landlord_phone"))
     return {
         "grid_code": doc["grid_code"],
         "address": dict(doc["address"]),
-        "members": [_member(m, unmasked=True) for m in doc["members"]],
-        "housing": dict(doc.get("housing") or {}),
+        "members": members,
+        "housing": housing,
         "tags": list(doc.get("tags", [])),
         "note": doc.get("note"),
     }
 
 
+def _kept(stored: Any) -> str | None:
+    """The input that stands for a stored value (a mask keeps it), or None for none."""
+    return KEEP if stored else None
+
+
 # --- what callers see -------------------------------------------------------------------------
-def view(doc: Mapping[str, Any], unmasked: bool) -> dict[str, Any]:
+def view(doc: Mapping[str, Any], unmasked: bool, vault: Vault) -> dict[str, Any]:
     """A household file as callers see it: phones masked unless `unmasked`; ID numbers
-    are only ever held masked (the clear number is not stored, only its keyed hash)."""
-    members = [_member(m, unmasked) for m in doc.get("members", [])]
+    only masked and birth dates only as the year, whoever asks (issue 7 §2: neither may
+    complete the other). The full ID number is `reveal`'s, one member at a time."""
+    members = [_member(m, unmasked, vault) for m in doc.get("members", [])]
     housing = dict(doc.get("housing") or {})
-    if not unmasked:
-        housing["landlord_phone"] = domain.mask_phone(housing.get("landlord_phone"))
+    housing["landlord_phone"] = vault.shown(housing.get("landlord_phone"), PHONE, unmasked)
     return {
         **_summary(doc),
         "members": members,
@@ -214,16 +249,42 @@ def line(doc: Mapping[str, Any]) -> dict[str, Any]:
     }
 
 
-def _member(m: Mapping[str, Any], unmasked: bool) -> dict[str, Any]:
-    """A member as shown (and as sent back): the ID number only ever masked."""
+def _member(m: Mapping[str, Any], unmasked: bool, vault: Vault) -> dict[str, Any]:
+    """A member as shown (and as sent back): the ID number only masked, the birth year only."""
     return {
         "id": m["id"],
         "name": m["name"],
         "relation": m.get("relation"),
         "gender": m.get("gender"),
-        "birth_date": m.get("birth_date"),
-        "id_number": m.get("id_masked"),
-        "phone": m.get("phone") if unmasked else domain.mask_phone(m.get("phone")),
+        "birth_year": birth_year_of(m),
+        "id_number": domain.mask_id(m.get("id_masked")),
+        "phone": vault.shown(m.get("phone"), PHONE, unmasked),
+    }
+
+
+def birth_year_of(m: Mapping[str, Any]) -> int | None:
+    """A member's birth year (one kept from before birth dates were sealed: its date's)."""
+    legacy = m.get("birth_date")
+    return m.get("birth_year") or domain.birth_year(legacy if isinstance(legacy, str) else None)
+
+
+def reveal(doc: Mapping[str, Any], member_id: str, vault: Vault) -> dict[str, Any]:
+    """One member's full ID number, opened (the RPC checks the role and audits it first)."""
+    member = next((m for m in doc.get("members", []) if m.get("id") == member_id), None)
+    if member is None:
+        raise NotFound(details={"member_id": member_id})
+    number = vault.opened(member.get("id_sealed"), ID_NUMBER)
+    if number is None:
+        raise NotFound(
+            "no full ID number is kept for this member: it was recorded before numbers were "
+            "kept sealed, or never given",
+            details={"member_id": member_id, "id_number": None},
+        )
+    return {
+        "household_id": doc["_id"],
+        "member_id": member_id,
+        "name": member["name"],
+        "id_number": number,
     }
 
 
@@ -238,6 +299,28 @@ def _summary(doc: Mapping[str, Any]) -> dict[str, Any]:
         "version": doc.get("version", 1),
         "last_visit_at": domain.iso(doc.get("last_visit_at")),
     }
+
+
+def resealed(doc: Mapping[str, Any], vault: Vault) -> dict[str, Any] | None:
+    """The file with every sealed value under the current key (and what was kept in clear
+    before encryption at rest sealed, older masks masked anew); None when nothing moves.
+    For the re-key command: nothing a reader sees changes, so neither does the version."""
+    members = []
+    for m in doc.get("members", []):
+        members.append(
+            {
+                **m,
+                "id_masked": domain.mask_id(m.get("id_masked")),
+                "id_sealed": vault.carried(m.get("id_sealed"), ID_NUMBER),
+                "birth_year": birth_year_of(m),
+                "birth_date": vault.carried(m.get("birth_date"), BIRTH_DATE),
+                "phone": vault.carried(m.get("phone"), PHONE),
+            }
+        )
+    housing = dict(doc.get("housing") or {})
+    housing["landlord_phone"] = vault.carried(housing.get("landlord_phone"), PHONE)
+    moved = {**doc, "members": members, "housing": housing}
+    return None if moved == doc else moved
 
 
 # --- the event and the one write path -----------------------------------------------------------

@@ -2,8 +2,9 @@
 schools, facilities, hazard points…, one record per grid, kind and name.
 
 Its rules (schema, then domain.place_rule_problems; a location must lie inside its grid),
-how a record is built and versioned, what callers see (contact phones masked unless the
-role needs them), its event and its one write path. The RPCs and the importer use it.
+how a record is built and versioned (the contact phone sealed), what callers see (contact
+phones masked unless the role needs them), its event and its one write path. The RPCs and
+the importer use it.
 """
 
 from __future__ import annotations
@@ -17,9 +18,12 @@ from contracts.grid import PLACE_CHANGED, PlaceChanged
 from contracts.grid_http import PlaceCreateIn
 from contracts.grid_vocabulary import PLACE_ELEMENTS
 from services.grid import domain, geometry, versions
+from services.grid.vault import PHONE, Vault
 from services.grid.versions import Change, Fields, NewId, Outbox, Stamp, stamped
 from services.grid.versions import save as save_versions
 from services.kit.inputs import problems as schema_problems
+
+KEEP = "****"  # a masked phone: stands for the stored one
 
 
 class Store(Protocol):
@@ -58,13 +62,12 @@ def key(grid_code: str, kind: str, name: str) -> str:
     return f"{grid_code}|{kind}|{name.strip()}"
 
 
-def fields(data: Mapping[str, Any], previous: Mapping[str, Any] | None = None) -> dict[str, Any]:
-    """The stored fields of a place from its checked input; a masked contact phone sent
-    back keeps the stored one."""
+def fields(data: Mapping[str, Any], previous: Mapping[str, Any] | None, vault: Vault) -> dict:
+    """The stored fields of a place from its checked input: the contact phone sealed (a
+    masked one sent back keeps the stored one)."""
     contact = data.get("contact") or {}
-    phone = contact.get("phone") or None
-    if domain.is_masked(phone):
-        phone = ((previous or {}).get("contact") or {}).get("phone")
+    stored = ((previous or {}).get("contact") or {}).get("phone")
+    phone = vault.kept(contact.get("phone"), stored, PHONE)
     location = data.get("location")
     return {
         "grid_code": data["grid_code"],
@@ -84,16 +87,17 @@ def record(new: Fields, at: Stamp, new_id: NewId, current: Fields | None = None)
 
 
 def as_input(doc: Mapping[str, Any]) -> dict[str, Any]:
-    """The stored place as input again."""
+    """The stored place as input again (its phone masked: that keeps the stored one)."""
+    contact = dict(doc.get("contact") or {})
+    contact["phone"] = KEEP if contact.get("phone") else None
     return {k: doc.get(k) for k in ("grid_code", "kind", "name", "address", "location", "note")} | {
-        "contact": dict(doc.get("contact") or {})
+        "contact": contact
     }
 
 
-def view(doc: Mapping[str, Any], unmasked: bool) -> dict[str, Any]:
+def view(doc: Mapping[str, Any], unmasked: bool, vault: Vault) -> dict[str, Any]:
     contact = dict(doc.get("contact") or {})
-    if not unmasked:
-        contact["phone"] = domain.mask_phone(contact.get("phone"))
+    contact["phone"] = vault.shown(contact.get("phone"), PHONE, unmasked)
     return {
         "id": doc["_id"],
         "grid_code": doc["grid_code"],
@@ -106,6 +110,14 @@ def view(doc: Mapping[str, Any], unmasked: bool) -> dict[str, Any]:
         "note": doc.get("note"),
         "version": doc.get("version", 1),
     }
+
+
+def resealed(doc: Mapping[str, Any], vault: Vault) -> dict[str, Any] | None:
+    """The place with its contact phone under the current key; None when it already is."""
+    contact = dict(doc.get("contact") or {})
+    if not vault.stale(contact.get("phone")):
+        return None
+    return {**doc, "contact": {**contact, "phone": vault.carried(contact.get("phone"), PHONE)}}
 
 
 def event(doc: Mapping[str, Any], change: str) -> dict[str, Any]:

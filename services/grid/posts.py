@@ -13,11 +13,15 @@ from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any, Protocol
 
+from contracts.caller import Caller
 from contracts.grid import STAFF_ASSIGNED, StaffAssigned
 from contracts.grid_http import GridPostIn
 from contracts.grid_vocabulary import POST_LABELS
+from contracts.roles import STAFF_READERS
 from services.grid import domain
+from services.grid.vault import PHONE, Vault
 from services.grid.versions import Change, Fields, Outbox, Stamp, stamped
+from services.grid.versions import remove as remove_version
 from services.grid.versions import save as save_versions
 from services.kit.inputs import problems as schema_problems
 
@@ -45,13 +49,15 @@ def problems(data: Any, level: int) -> dict[str, str]:
     return found
 
 
-def fields(data: Mapping[str, Any]) -> dict[str, Any]:
+def fields(data: Mapping[str, Any], previous: Mapping[str, Any] | None, vault: Vault) -> dict:
+    """The stored fields of a post: its phone sealed (the same phone keeps its seal, so
+    assigning a post again changes nothing)."""
     return {
         "grid_code": data["grid_code"],
         "user_id": str(data["user_id"]),
         "username": data.get("username") or None,
         "display_name": data.get("display_name"),
-        "phone": data.get("phone") or None,
+        "phone": vault.kept(data.get("phone"), (previous or {}).get("phone"), PHONE),
         "post": data["post"],
         "ab": data.get("ab") or None,
     }
@@ -65,14 +71,15 @@ def record(new: Fields, at: Stamp, current: Fields | None = None) -> dict[str, A
     return stamped(current, new, at, first)
 
 
-def view(doc: Mapping[str, Any]) -> dict[str, Any]:
+def view(doc: Mapping[str, Any], vault: Vault) -> dict[str, Any]:
+    """A post as staff and admins see it (a staff phone is public: the board shows it)."""
     return {
         "id": doc["_id"],
         "grid_code": doc["grid_code"],
         "user_id": doc["user_id"],
         "username": doc.get("username"),
         "display_name": doc.get("display_name"),
-        "phone": doc.get("phone"),
+        "phone": vault.opened(doc.get("phone"), PHONE),
         "post": doc["post"],
         "post_zh": POST_LABELS.get(doc["post"], doc["post"]),
         "ab": doc.get("ab"),
@@ -80,7 +87,24 @@ def view(doc: Mapping[str, Any]) -> dict[str, Any]:
     }
 
 
-def board_entry(doc: Mapping[str, Any], grid_names: Mapping[str, str]) -> dict[str, Any]:
+def reads_staff(caller: Caller) -> bool:
+    """Staff and admins (STAFF_READERS) and trusted services read staff records in full;
+    anyone else (a resident, say) what the public notice board shows (issue 7 §8)."""
+    return caller.is_trusted or caller.has_role(*STAFF_READERS)
+
+
+def shown(doc: Mapping[str, Any], caller: Caller, vault: Vault) -> dict[str, Any]:
+    """A post as this caller may see it: in full, or as the notice board shows it (no user
+    ids or user names)."""
+    if reads_staff(caller):
+        return view(doc, vault)
+    public = board_entry(doc, {}, vault)
+    return {"display_name": public.pop("name"), **public}
+
+
+def board_entry(
+    doc: Mapping[str, Any], grid_names: Mapping[str, str], vault: Vault
+) -> dict[str, Any]:
     """A post as the public notice board shows it: name, post and phone, nothing else."""
     return {
         "grid_code": doc["grid_code"],
@@ -89,7 +113,7 @@ def board_entry(doc: Mapping[str, Any], grid_names: Mapping[str, str]) -> dict[s
         "post": doc["post"],
         "post_zh": POST_LABELS.get(doc["post"], doc["post"]),
         "ab": doc.get("ab"),
-        "phone": doc.get("phone"),
+        "phone": vault.opened(doc.get("phone"), PHONE),
     }
 
 
@@ -101,7 +125,7 @@ def by_grid(docs: Iterable[Mapping[str, Any]]) -> dict[str, list[Mapping[str, An
 
 
 def on_duty(
-    grid_code: str, grouped: Mapping[str, Sequence[Mapping[str, Any]]]
+    grid_code: str, grouped: Mapping[str, Sequence[Mapping[str, Any]]], vault: Vault
 ) -> dict[str, Any] | None:
     """Who handles `grid_code` now, as callers see it: {grid_code, user_id, display_name,
     phone, post, post_zh, ab, handled_at, path}; None when nobody is on duty up the chain.
@@ -119,13 +143,28 @@ def on_duty(
         "user_id": found.user_id,
         "username": post.get("username"),
         "display_name": post.get("display_name"),
-        "phone": post.get("phone"),
+        "phone": vault.opened(post.get("phone"), PHONE),
         "post": found.post,
         "post_zh": POST_LABELS.get(found.post, found.post),
         "ab": found.ab,
         "handled_at": found.grid_code,
         "path": list(found.path),
     }
+
+
+def resealed(doc: Mapping[str, Any], vault: Vault) -> dict[str, Any] | None:
+    """The post with its phone under the current key; None when it already is."""
+    if not vault.stale(doc.get("phone")):
+        return None
+    return {**doc, "phone": vault.carried(doc.get("phone"), PHONE)}
+
+
+def duty_shown(duty: Mapping[str, Any], caller: Caller) -> dict[str, Any]:
+    """An on-duty answer as this caller may see it (without user id and user name unless
+    they read staff records in full)."""
+    if reads_staff(caller):
+        return dict(duty)
+    return {k: v for k, v in duty.items() if k not in ("user_id", "username")}
 
 
 def event(doc: Mapping[str, Any], change: str) -> dict[str, Any]:
@@ -150,5 +189,4 @@ def save(store: Store, outbox: Outbox, session: Any, changes: Sequence[Change]) 
 
 def remove(store: Store, outbox: Outbox, session: Any, doc: Mapping[str, Any], actor: str):
     """End a post: the record goes, its `staff_assigned` event (removed) says who ended it."""
-    store.delete_post(doc["_id"], session=session)
-    outbox.record_many(session, STAFF_ASSIGNED, [event({**doc, "updated_by": actor}, "removed")])
+    remove_version(store.delete_post, outbox, session, STAFF_ASSIGNED, event, doc, actor)

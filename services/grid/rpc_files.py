@@ -56,7 +56,7 @@ class FileRpc(GridBase):
         only for roles that need them, and such an export is audited."""
         caller.require_visible(prefix, "prefix")
         unmasked = domain.may_unmask(caller.roles)
-        out = exporting.export(self.store, kind, fmt, prefix, unmasked)
+        out = exporting.export(self.store, self.vault, kind, fmt, prefix, unmasked)
         if unmasked and kind in ("households", "places", "staff"):
             audit.write(
                 self.store,
@@ -64,6 +64,7 @@ class FileRpc(GridBase):
                 "export_unmasked",
                 caller,
                 None,
+                prefix,
                 prefix=prefix,
                 export=kind,
                 rows=out["rows"],
@@ -88,14 +89,13 @@ class FileRpc(GridBase):
     def list_audit(
         self, kind: str | None = None, actor: str | None = None, limit: int = 100, *, caller: Caller
     ):
-        """Unmasked reads and ID look-ups, newest first: [{at, kind, actor, roles, …}].
+        """Unmasked reads, ID look-ups, reveals and unmasked exports, newest first:
+        [{at, kind, actor, roles, record_id, scope, detail}].
 
-        Entries about a grid (reads) or prefix (exports) outside the caller's scopes are
-        left out; ID look-ups name no grid and are kept."""
-        entries = self.store.audit_entries(kind, actor, min(int(limit), 1000))
-        return [
-            audit.view(e) for e in entries if not audit.about(e) or caller.covers(audit.about(e))
-        ]
+        Only entries whose `scope` (the grid read, the prefix exported, the scopes a look-up
+        searched) lies in the caller's scopes, read from the database by scope."""
+        found = audit.entries(self.store, caller, kind, actor, max(1, min(int(limit), 1000)))
+        return [audit.view(e) for e in found]
 
     def _importer(self, caller: Caller) -> importing.Importer:
         # decoding runs in a real thread (eventlet.tpool): a big or hostile file must not
@@ -104,7 +104,7 @@ class FileRpc(GridBase):
             self.store,
             self.outbox,
             self.clock.now(),
-            self._key(),
+            self.vault,
             actor=caller.actor,
             offload=tpool.execute,
         )

@@ -4,8 +4,9 @@ views are in households.py; these RPCs load the input, check scope and write thr
 from __future__ import annotations
 
 from contracts.caller import Caller
-from contracts.errors import Conflict, ValidationFailed
-from contracts.grid_http import HouseholdCreateIn, HouseholdFields, HouseholdSearchQuery
+from contracts.errors import Conflict, Forbidden, ValidationFailed
+from contracts.grid_http import HouseholdCreateIn, HouseholdFields, HouseholdSearchQuery, RevealIn
+from contracts.roles import ID_REVEALERS
 from services.grid import audit, domain, grids, households, versions
 from services.grid.base import GridBase, grid_rpc
 from services.grid.storage import new_id
@@ -30,7 +31,7 @@ class HouseholdRpc(GridBase):
 
         def execute(session):
             grids.require_live(self.store, data["grid_code"], session)
-            new = households.fields(data, None, self._key(), new_id)
+            new = households.fields(data, None, self.vault, new_id)
             doc = households.record(new, Stamp(now, caller.actor), new_id)
             households.save(self.store, self.outbox, session, [(doc, "created")])
             return {"id": doc["_id"]}
@@ -55,7 +56,7 @@ class HouseholdRpc(GridBase):
         caller.require_visible(merged["grid_code"], "grid_code")
         now = self.clock.now()
         households.require_valid(merged, now)
-        new = households.fields(merged, current, self._key(), new_id)
+        new = households.fields(merged, current, self.vault, new_id)
         if not households.changed(current, new):
             return self._household_shown(current, caller)
         doc = households.record(new, Stamp(now, caller.actor), new_id, current)
@@ -73,7 +74,8 @@ class HouseholdRpc(GridBase):
     @grid_rpc
     def get_household(self, household_id: str, *, caller: Caller) -> dict:
         """One household file; phones unmasked only for roles that need them (each such
-        read is audited). ID numbers are always masked (only a keyed hash is stored)."""
+        read is audited). ID numbers are always masked and birth dates shown as the year
+        (the full number: `reveal_id_number`)."""
         return self._household_shown(households.visible(self.store, household_id, caller), caller)
 
     @grid_rpc
@@ -105,13 +107,41 @@ class HouseholdRpc(GridBase):
         problem = domain.id_number_problem(id_number)
         if problem:
             raise ValidationFailed(details={"id_number": problem})
-        digest = domain.id_lookup_hash(id_number, self._key())
+        digest = self.vault.id_hash(id_number)
         docs = self.store.households_by_id_hash(digest, caller.prefixes())
-        audit.write(self.store, self.clock.now(), "id_lookup", caller, None, count=len(docs))
+        scope = audit.searched(caller)
+        now = self.clock.now()
+        audit.write(self.store, now, "id_lookup", caller, None, scope, count=len(docs))
         return [households.line(d) for d in docs]
+
+    @grid_rpc
+    def reveal_id_number(
+        self, household_id: str, member_id: str, reason: str, *, caller: Caller
+    ) -> dict:
+        """One member's full ID number, for a role that needs it (checking a subsidy, say):
+        {household_id, member_id, name, id_number}. The reason is required and the reveal
+        audited (`id_revealed`, with the reason) before the number leaves. Forbidden for
+        other roles; NotFound outside the caller's scopes, or when no full number is kept."""
+        if not caller.has_role(*ID_REVEALERS):
+            raise Forbidden(details={"roles": list(ID_REVEALERS)})
+        asked = load(RevealIn(), {"member_id": member_id, "reason": reason})
+        doc = households.visible(self.store, household_id, caller)
+        shown = households.reveal(doc, asked["member_id"], self.vault)
+        audit.write(
+            self.store,
+            self.clock.now(),
+            "id_revealed",
+            caller,
+            doc["_id"],
+            doc["grid_code"],
+            grid_code=doc["grid_code"],
+            member_id=asked["member_id"],
+            reason=asked["reason"].strip(),
+        )
+        return shown
 
     def _household_shown(self, doc: dict, caller: Caller) -> dict:
         """The file as this caller may see it (an unmasked read is audited)."""
         now = self.clock.now()
         shown = audit.unmasked(self.store, now, caller, doc["grid_code"], "household", doc["_id"])
-        return households.view(doc, shown)
+        return households.view(doc, shown, self.vault)

@@ -26,7 +26,9 @@ class PlaceRpc(GridBase):
 
         def execute(session):
             self._place_inside(data, session)
-            doc = places.record(places.fields(data), Stamp(now, caller.actor), new_id)
+            doc = places.record(
+                places.fields(data, None, self.vault), Stamp(now, caller.actor), new_id
+            )
             places.save(self.store, self.outbox, session, [(doc, "created")])
             return {"id": doc["_id"]}
 
@@ -41,17 +43,17 @@ class PlaceRpc(GridBase):
         changes = load(PlaceUpdateIn(exclude=("version",)), changes)
         current = places.visible(self.store, place_id, caller)
         if current["version"] != version:
-            raise Conflict(details={"current": places.view(current, False)})
+            raise Conflict(details={"current": places.view(current, False, self.vault)})
         merged = {**places.as_input(current), **changes}
         caller.require_visible(merged["grid_code"], "grid_code")
         self._place_valid(merged)
         at = Stamp(self.clock.now(), caller.actor)
-        doc = places.record(places.fields(merged, current), at, new_id, current)
+        doc = places.record(places.fields(merged, current, self.vault), at, new_id, current)
 
         def work(session):
             self._place_inside(merged, session)
             stored = lambda: self.store.place(place_id, session=session)  # noqa: E731
-            with versions.conflict_shows(lambda: places.view(stored(), False)):
+            with versions.conflict_shows(lambda: places.view(stored(), False, self.vault)):
                 places.save(self.store, self.outbox, session, [(doc, "updated")])
 
         self.store.transaction(work)
@@ -68,7 +70,7 @@ class PlaceRpc(GridBase):
     def list_places(self, grid_code: str, kind: str | None = None, *, caller: Caller) -> list:
         """Places and organisations under a grid (contact phones masked in lists)."""
         caller.require_visible(grid_code, "grid_code")
-        return [places.view(d, False) for d in self.store.places_under(grid_code, kind)]
+        return [places.view(d, False, self.vault) for d in self.store.places_under(grid_code, kind)]
 
     def _place_valid(self, data: dict) -> None:
         problems = places.problems(data)
@@ -87,4 +89,4 @@ class PlaceRpc(GridBase):
         record_id = doc["_id"] if with_id else None
         now = self.clock.now()
         shown = audit.unmasked(self.store, now, caller, doc["grid_code"], "place", record_id)
-        return places.view(doc, shown)
+        return places.view(doc, shown, self.vault)

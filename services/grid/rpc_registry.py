@@ -20,11 +20,12 @@ class DivisionAndGridRpc(GridBase):
     def put_divisions(self, items: list, *, caller: Caller) -> dict:
         """Create or rename administrative divisions: [{code, name}] (codes of 2/4/6/9/12
         digits; a parent must exist or come earlier in the list). Answers counts.
-        Codes below the city level must lie in the caller's scopes (else Forbidden)."""
+        Codes below the city level must lie in the caller's scopes, and only an operator
+        creates or renames a province or city (else Forbidden)."""
         given = load(DivisionsIn(), {"divisions": items})["divisions"]
-        divisions.require_writable(caller, [d["code"] for d in given])
-        known = {d["_id"] for d in self.store.divisions_under()}
-        docs = divisions.records(given, known, caller.actor)
+        known = {d["_id"]: d for d in self.store.divisions_under()}
+        divisions.require_writable(caller, given, known)
+        docs = divisions.records(given, set(known), caller.actor)
         counts: Counter = Counter()
 
         def work(session):
@@ -234,6 +235,6 @@ class DivisionAndGridRpc(GridBase):
         doc = self._grid_or_404(code)
         chain = domain.grid_ancestors(code)
         names = {g["_id"]: g["name"] for g in self.store.grids_by_codes(chain).values()}
-        staff = [posts.board_entry(p, names) for p in self.store.posts_of_grids(chain)]
+        staff = [posts.board_entry(p, names, self.vault) for p in self.store.posts_of_grids(chain)]
         staff.sort(key=lambda s: (len(s["grid_code"]), s["grid_code"], s["post"], s["ab"] or ""))
         return {"code": code, "name": doc["name"], "level": doc["level"], "staff": staff}

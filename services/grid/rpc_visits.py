@@ -153,7 +153,7 @@ class VisitRpc(GridBase):
             cov.pop("overdue_ids")
             since = datetime.fromisoformat(cov["period_start"])
             cov["visits_by_me"] = self.store.count_visits(caller.actor, grid["_id"], since)
-            post = posts.view(p)
+            post = posts.view(p, self.vault)
             out.append(
                 {
                     "code": grid["_id"],
@@ -185,8 +185,8 @@ class VisitRpc(GridBase):
                     "code": g["_id"],
                     "name": g["name"],
                     "level": g["level"],
-                    "on_duty": posts.on_duty(g["_id"], by_grid),
-                    "posts": [posts.view(p) for p in by_grid[g["_id"]]],
+                    "on_duty": posts.on_duty(g["_id"], by_grid, self.vault),
+                    "posts": [posts.view(p, self.vault) for p in by_grid[g["_id"]]],
                     "coverage": cov,
                 }
             )

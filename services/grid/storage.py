@@ -89,6 +89,14 @@ class GridStore:
         self.imports = db["imports"]
         self.jobs = db["jobs"]
         self.commands = Commands(client, db)
+        # the collections that hold sealed personal data, by the kind rekey.py names them
+        self._sealed = {
+            "households": self.households,
+            "places": self.places,
+            "posts": self.posts,
+            "reserve": self.reserve,
+            "party_links": self.party_links,
+        }
 
     def prepare(self) -> None:
         # grids and divisions are keyed by code: the _id index serves prefix ranges.
@@ -110,10 +118,24 @@ class GridStore:
         self.visits.create_index([("worker_id", ASCENDING), ("occurred_at", DESCENDING)])
         self.visits.create_index([("grid_code", ASCENDING), ("occurred_at", DESCENDING)])
         self.audit.create_index([("at", DESCENDING)])
-        # Posts and visits were kept without versions before every record was versioned
-        # (versions.py): give the old ones theirs, once.
-        for collection in (self.posts, self.visits):
+        # the audit is read by the code each entry is about (audit.entries)
+        self.audit.create_index([("scope", ASCENDING), ("at", DESCENDING)])
+        # Posts, visits, reserve members and party records were kept without versions before
+        # every record was versioned (versions.py): give the old ones theirs, once.
+        for collection in (
+            self.posts,
+            self.visits,
+            self.reserve,
+            self.party_units,
+            self.party_links,
+        ):
             collection.update_many({"version": {"$exists": False}}, {"$set": {"version": 1}})
+        # Audit entries written before entries named their scope: name it, once.
+        if self.jobs.find_one({"_id": "migrated:audit-scope"}) is None:
+            for entry in self.audit.find({"scope": {"$exists": False}}, {"detail": 1}):
+                scope = audit.scope_of(entry)
+                self.audit.update_one({"_id": entry["_id"]}, {"$set": {"scope": scope}})
+            self.jobs.replace_one({"_id": "migrated:audit-scope"}, {"done": True}, upsert=True)
 
     def ping(self) -> None:
         self.db.command("ping")
@@ -356,24 +378,38 @@ class GridStore:
     def reserve_of(self, code: str) -> list[dict]:
         return list(self.reserve.find({"grid_code": code}).sort("name", 1))
 
-    def put_reserve(self, doc: dict, session=None) -> str:
-        current = self.reserve.find_one({"_id": doc["_id"]}, session=session)
-        if current is None:
-            self.reserve.insert_one(doc, session=session)
-            return "created"
-        return "unchanged"
+    def reserve_member(self, member_id: str, session=None) -> dict | None:
+        return self.reserve.find_one({"_id": member_id}, session=session)
 
-    def delete_reserve(self, member_id: str) -> bool:
-        return self.reserve.delete_one({"_id": member_id}).deleted_count == 1
+    def insert_reserve(self, docs: list[dict], session) -> None:
+        self._insert(self.reserve, docs, session, _reserve_exists)
 
-    def put_party_unit(self, doc: dict, session=None) -> None:
-        self.party_units.replace_one({"_id": doc["_id"]}, doc, upsert=True, session=session)
+    def replace_reserve(self, docs: list[dict], session) -> list[str]:
+        return self._replace(self.reserve, docs, session, _reserve_exists)
+
+    def delete_reserve(self, member_id: str, session=None) -> bool:
+        return self.reserve.delete_one({"_id": member_id}, session=session).deleted_count == 1
+
+    def party_unit(self, grid_code: str, session=None) -> dict | None:
+        return self.party_units.find_one({"_id": grid_code}, session=session)
+
+    def insert_party_units(self, docs: list[dict], session) -> None:
+        self._insert(self.party_units, docs, session, _party_exists)
+
+    def replace_party_units(self, docs: list[dict], session) -> list[str]:
+        return self._replace(self.party_units, docs, session, _party_exists)
 
     def party_units_under(self, prefix: str) -> list[dict]:
         return list(self.party_units.find({"_id": prefix_range(prefix)}).sort("_id", 1))
 
-    def put_party_link(self, doc: dict, session=None) -> None:
-        self.party_links.replace_one({"_id": doc["_id"]}, doc, upsert=True, session=session)
+    def party_link(self, link_id: str, session=None) -> dict | None:
+        return self.party_links.find_one({"_id": link_id}, session=session)
+
+    def insert_party_links(self, docs: list[dict], session) -> None:
+        self._insert(self.party_links, docs, session, _party_exists)
+
+    def replace_party_links(self, docs: list[dict], session) -> list[str]:
+        return self._replace(self.party_links, docs, session, _party_exists)
 
     def delete_party_link(self, link_id: str, session=None) -> bool:
         return self.party_links.delete_one({"_id": link_id}, session=session).deleted_count == 1
@@ -446,6 +482,9 @@ class GridStore:
                 return_document=ReturnDocument.AFTER,
             )
 
+    def job(self, job_id: str) -> dict | None:
+        return self.jobs.find_one({"_id": job_id})
+
     def advance_job(self, job_id: str, after: str, session, done: bool = False) -> None:
         """Record how far a job got (in the transaction of the work done up to there)."""
         self.jobs.update_one(
@@ -456,9 +495,30 @@ class GridStore:
     def write_audit(self, entry: dict) -> None:
         self.audit.insert_one({"_id": new_id(), **entry})
 
-    def audit_entries(self, kind: str | None, actor: str | None, limit: int) -> list[dict]:
-        query = {k: v for k, v in (("kind", kind), ("actor", actor)) if v}
+    def audit_entries(
+        self, prefix: str, kind: str | None, actor: str | None, limit: int
+    ) -> list[dict]:
+        """Entries about codes under `prefix`, newest first (one flat indexed query)."""
+        query: dict[str, Any] = {"scope": prefix_range(prefix)}
+        query.update({k: v for k, v in (("kind", kind), ("actor", actor)) if v})
         return list(self.audit.find(query).sort("at", DESCENDING).limit(limit))
+
+    # --- the re-key command's batches (rekey.py) ---------------------------------------------
+    def sealed_page(self, kind: str, after: str, limit: int) -> list[dict]:
+        """Up to `limit` records of a kind that holds sealed values, in id order after
+        `after`."""
+        query = {"_id": {"$gt": after}} if after else {}
+        return list(self._sealed[kind].find(query).sort("_id", ASCENDING).limit(limit))
+
+    def reseal(self, kind: str, docs: list[dict], session) -> int:
+        """Write records whose sealed values moved under the current key, each only where
+        its stored version is still the one read (a record changed meanwhile was sealed
+        anew by that change). The version stays: nothing a reader sees has changed."""
+        if not docs:
+            return 0
+        ops = [ReplaceOne({"_id": d["_id"], "version": d.get("version")}, d) for d in docs]
+        result = self._sealed[kind].bulk_write(ops, ordered=False, session=session)
+        return result.modified_count
 
     def import_record(self, digest: str) -> dict | None:
         return self.imports.find_one({"_id": digest})
@@ -482,6 +542,14 @@ def _visit_exists(doc: dict) -> AlreadyExists:
 
 def _post_exists(doc: dict) -> AlreadyExists:
     return AlreadyExists("this post is already held", details={"post": doc["_id"]})
+
+
+def _reserve_exists(doc: dict) -> AlreadyExists:
+    return AlreadyExists("already on the reserve team", details={"member_id": doc["_id"]})
+
+
+def _party_exists(doc: dict) -> AlreadyExists:
+    return AlreadyExists("already recorded", details={"id": doc["_id"]})
 
 
 def _grid_exists(doc: dict) -> AlreadyExists:

@@ -101,3 +101,19 @@ def save(
             raise Conflict(details={"stale": stale[:20]})
     if event_type is not None:
         outbox.record_many(session, event_type, [event(doc, change) for doc, change in changes])
+
+
+def remove(
+    delete: Callable[..., Any],
+    outbox: Outbox,
+    session: Any,
+    event_type: str,
+    event: Callable[[dict[str, Any], str], dict[str, Any]],
+    doc: Mapping[str, Any],
+    actor: str,
+    change: str = "removed",
+) -> None:
+    """End a record (a post, a reserve member, a party link): it goes, and its event,
+    naming who ended it, is recorded in the same session."""
+    delete(doc["_id"], session=session)
+    outbox.record_many(session, event_type, [event({**doc, "updated_by": actor}, change)])

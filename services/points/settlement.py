@@ -12,9 +12,10 @@ from collections.abc import Iterable, Mapping
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
+# OWASP CSV injection: one rule for every export (the grid's too), in services/kit/cells.py
+from services.kit.cells import neutralise
+
 SHANGHAI = timezone(timedelta(hours=8), "Asia/Shanghai")
-# OWASP CSV injection: a cell starting with one of these may be run as a formula.
-FORMULA_START = ("=", "+", "-", "@", "\t", "\r", "\n", "＝", "＋", "－", "＠")
 
 
 def check_period(period: Any) -> str | None:
@@ -72,13 +73,6 @@ def yuan(fen: int) -> str:
     """12345 -> '123.45' (exact: integers all the way)."""
     sign = "-" if fen < 0 else ""
     return f"{sign}{abs(fen) // 100}.{abs(fen) % 100:02d}"
-
-
-def neutralise(value: Any) -> Any:
-    """A text cell that a spreadsheet could read as a formula gets a leading apostrophe."""
-    if isinstance(value, str) and value.startswith(FORMULA_START):
-        return "'" + value
-    return value
 
 
 HEADER = ["村/社区", "村/社区代码", "兑换笔数", "积分", "金额（元）"]

@@ -18,6 +18,7 @@ import {
 } from '../grid.js';
 import * as outbox from '../outbox.js';
 import { formatDateTime } from '../time.js';
+import { revealControl } from './revealId.js';
 import { shell } from './shell.js';
 
 const enc = encodeURIComponent;
@@ -121,14 +122,19 @@ function membersCard(file) {
             { class: 'row-line' },
             h('span', { class: 'row-title' }, m.name),
             h('span', { class: 'badge' }, RELATIONS[m.relation] || '其他'),
-            h('span', { class: 'row-meta' }, [m.gender === 'M' ? '男' : m.gender === 'F' ? '女' : '', m.birth_date ? `${m.birth_date.slice(0, 4)}年生` : ''].filter(Boolean).join(' · ')),
+            h('span', { class: 'row-meta' }, [m.gender === 'M' ? '男' : m.gender === 'F' ? '女' : '', m.birth_year ? `${m.birth_year}年生` : ''].filter(Boolean).join(' · ')),
           ),
           m.phone ? h('span', { class: 'member-id' }, '电话 ', h('span', { class: 'member-phone' }, m.phone)) : null,
-          m.id_number ? h('span', { class: 'member-id' }, '身份证 ', h('span', { class: 'member-idno' }, m.id_number)) : null,
+          m.id_number ? idNumber(file.id, m) : null,
         ),
       ),
     ),
   );
+}
+
+function idNumber(householdId, member) {
+  const number = h('span', { class: 'member-idno' }, member.id_number);
+  return h('span', { class: 'member-id' }, '身份证 ', number, revealControl(householdId, member, number));
 }
 
 function housingCard(file) {

@@ -24,9 +24,10 @@ from typing import Any
 
 from contracts.caller import Caller
 from contracts.errors import ValidationFailed
-from services.grid import divisions, party, posts, reserve
+from services.grid import divisions, party, posts, reserve, versions
 from services.grid.importing import apply, columns, decoding, plan
 from services.grid.storage import Registry
+from services.grid.vault import Vault
 from services.grid.versions import Outbox, Stamp
 
 KINDS = ("grids", "households", "places", "staff")
@@ -48,7 +49,7 @@ class Importer:
         store: Registry,
         outbox: Outbox,
         now: datetime,
-        key: bytes,
+        vault: Vault,
         actor: str,
         max_records: int | None = MAX_RECORDS,
         offload: Callable[..., Any] = _here,
@@ -61,7 +62,8 @@ class Importer:
         self.max_records = max_records
         self.offload = offload
         self.limits = limits
-        self.planner = plan.Planner(store, now, key, actor)
+        self.vault = vault
+        self.planner = plan.Planner(store, now, vault, actor)
         self.changed_grids: list[tuple[str, Any, int]] = []
 
     def run(
@@ -136,14 +138,43 @@ class Importer:
                     f"the dataset's {kind} have bad rows; nothing more was loaded",
                     details=judged.report(),
                 )
-            self.changed_grids += apply.apply(self.store, self.outbox, judged)
+            # a dataset is loaded again to finish: transactions of at most 1,000 records
+            self.changed_grids += apply.apply(self.store, self.outbox, judged, chunk=1000)
             summary[kind] = {k: judged.report()[k] for k in ("created", "updated", "unchanged")}
-        at = Stamp(self.now, self.actor)
-        for member in dataset.get("reserve", []):
-            self.store.put_reserve(reserve.record(member["grid_code"], member, at))
-        for unit in dataset.get("party_units", []):
-            self.store.put_party_unit(party.unit_record(unit["grid_code"], unit, at))
+        summary["reserve"] = self._reserve(dataset.get("reserve", []))
+        summary["party_units"] = self._party_units(dataset.get("party_units", []))
         return summary
+
+    def _reserve(self, members: list[dict]) -> int:
+        """The dataset's reserve teams, through the reserve's write path: how many changed."""
+        at = Stamp(self.now, self.actor)
+        changes = []
+        for member in members:
+            current = self.store.reserve_member(reserve.member_id(member["grid_code"], member))
+            new = reserve.fields(member["grid_code"], member, current, self.vault)
+            if current is None or versions.changed(current, new):
+                changes.append(
+                    (reserve.record(new, at, current), "added" if current is None else "updated")
+                )
+        if changes:
+            self.store.transaction(
+                lambda session: reserve.save(self.store, self.outbox, session, changes)
+            )
+        return len(changes)
+
+    def _party_units(self, units: list[dict]) -> int:
+        at = Stamp(self.now, self.actor)
+        changes = []
+        for unit in units:
+            current = self.store.party_unit(unit["grid_code"])
+            new = party.unit_fields(unit)
+            if current is None or versions.changed(current, new):
+                changes.append((party.unit_record(unit["grid_code"], new, at, current), "set"))
+        if changes:
+            self.store.transaction(
+                lambda session: party.save_units(self.store, self.outbox, session, changes)
+            )
+        return len(changes)
 
 
 def _records(

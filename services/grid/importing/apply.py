@@ -26,12 +26,17 @@ SAVES = {
 }
 
 
-def apply(store: Registry, outbox: Outbox, plan: Plan) -> list[tuple[str, Any, int]]:
-    """Write the plan; answers the grids changed (code, boundary, version), for the locate
-    index once the transaction has committed."""
-    if plan.changes:
-        save = SAVES[plan.kind]
-        store.transaction(lambda session: save(store, outbox, session, plan.changes))
+def apply(
+    store: Registry, outbox: Outbox, plan: Plan, chunk: int | None = None
+) -> list[tuple[str, Any, int]]:
+    """Write the plan (in one transaction, or one per `chunk` records where all-or-nothing
+    is not needed: a dataset loads again to finish); answers the grids changed (code,
+    boundary, version), for the locate index once the transaction has committed."""
+    save = SAVES[plan.kind]
+    step = chunk or max(1, len(plan.changes))
+    for i in range(0, len(plan.changes), step):
+        part = plan.changes[i : i + step]
+        store.transaction(lambda session, part=part: save(store, outbox, session, part))
     if plan.kind != "grids":
         return []
     return [(doc["_id"], doc.get("boundary"), doc["version"]) for doc, _ in plan.changes]

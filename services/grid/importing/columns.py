@@ -52,6 +52,9 @@ HOUSEHOLD_COLUMNS = {
     "id_number": ("id_number", "身份证号", "身份证号码", "公民身份号码"),
     "phone": ("phone", "手机号", "联系电话", "电话"),
     "birth_date": ("birth_date", "出生日期"),
+    # what an export shows of a birth date; read and left alone (a birth date is kept from
+    # the ID number or a birth_date column)
+    "birth_year": ("birth_year", "出生年份"),
     "gender": ("gender", "性别"),
 }
 HOUSEHOLD_REQUIRED = ("grid_code", "building", "room", "name", "relation")

@@ -20,6 +20,7 @@ from datetime import date, datetime
 from typing import Any
 
 from contracts.errors import ValidationFailed
+from services.kit import cells
 
 
 @dataclass(frozen=True)
@@ -84,7 +85,8 @@ def _csv_rows(text: str, limits: Limits) -> list[list[str]]:
                 raise too_big("rows", limits.rows)
             if len(row) > limits.columns:
                 raise too_big("columns", limits.columns)
-            rows.append([c.strip() for c in row])
+            # a cell an export neutralised ('=…) reads back as it was stored
+            rows.append([cells.restored(c.strip()) for c in row])
     except csv.Error as exc:
         raise ValidationFailed(details={"file": f"not a readable CSV file: {exc}"}) from None
     return rows

@@ -23,6 +23,7 @@ from contracts.grid_http import GridFeatureIn, GridPostIn, HouseholdCreateIn, Pl
 from services.grid import domain, grids, households, places, posts, versions
 from services.grid.importing.columns import Record
 from services.grid.storage import Registry, new_id
+from services.grid.vault import Vault
 from services.grid.versions import Change, Stamp
 from services.kit.inputs import flatten
 
@@ -102,10 +103,10 @@ def refuse_outside(plan: Plan, records: list[Record], caller: Caller) -> dict | 
 class Planner:
     """Turns loaded records into a Plan through the aggregates (no nameko, no writes)."""
 
-    def __init__(self, store: Registry, now: datetime, key: bytes, actor: str):
+    def __init__(self, store: Registry, now: datetime, vault: Vault, actor: str):
         self.store = store
         self.now = now
-        self.key = key
+        self.vault = vault
         self.actor = actor
         self.at = Stamp(now, actor)  # when and by whom every record is stamped
 
@@ -160,7 +161,7 @@ class Planner:
         existing = self.store.households_by_keys(list(good))
         for key, data in _filed(plan, good, live):
             current = existing.get(key)
-            new = households.fields(data, current, self.key, new_id)
+            new = households.fields(data, current, self.vault, new_id)
             if not self._unchanged(plan, current, new):
                 doc = households.record(new, self.at, new_id, current)
                 plan.changes.append((doc, "created" if current is None else "updated"))
@@ -183,7 +184,7 @@ class Planner:
                 plan.problem(good[key].first, "location", outside)
                 continue
             current = existing.get(key)
-            new = places.fields(data, current)
+            new = places.fields(data, current, self.vault)
             if not self._unchanged(plan, current, new):
                 doc = places.record(new, self.at, new_id, current)
                 plan.changes.append((doc, "created" if current is None else "updated"))
@@ -202,7 +203,8 @@ class Planner:
         )
         existing = self.store.posts_by_ids(good)
         for key, record in good.items():
-            new, current = posts.fields(record.parsed or {}), existing.get(key)
+            current = existing.get(key)
+            new = posts.fields(record.parsed or {}, current, self.vault)
             if not self._unchanged(plan, current, new):
                 plan.changes.append((posts.record(new, self.at, current), "assigned"))
         return plan

@@ -9,6 +9,8 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from services.grid import domain, households, visits
+from services.grid.vault import Vault
+from services.kit.sealing import Keyring
 
 SH = domain.LOCAL
 
@@ -83,7 +85,9 @@ def test_id_number_checks():
 
 def test_masking():
     assert domain.mask_phone("13812345678") == "138****5678"
-    assert domain.mask_id("330424198001010012") == "330424********0012"
+    # issue 7 §2: the county and the birth date both hidden (was "330424********0012")
+    assert domain.mask_id("330424198001010012") == "33************0012"
+    assert domain.mask_id("330424********0012") == "33************0012"  # an older mask
     assert domain.mask_phone(None) is None
 
 
@@ -130,12 +134,13 @@ def test_household_problems_name_the_field():
 
 
 def test_household_record_keeps_hash_when_masked_file_comes_back():
-    key = b"k"
+    key = Vault(b"k", Keyring.generate())
     first = households.fields(household(), None, key, lambda: "m1")
     member = first["members"][0]
-    assert member["id_masked"] == "330424********" + valid_id()[-4:]
+    # issue 7 §2: the mask hides the county too (was "330424********" + the last four)
+    assert member["id_masked"] == "33************" + valid_id()[-4:]
     assert "id_number" not in member  # the clear number is never stored
-    view = households.view({"_id": "h", **first}, unmasked=False)
+    view = households.view({"_id": "h", **first}, unmasked=False, vault=key)
     again = households.fields({**household(), "members": view["members"]}, first, key, lambda: "m2")
     assert again["members"] == first["members"]
     assert not households.changed(first, again)

@@ -14,6 +14,7 @@ from contracts.errors import Conflict, IdempotencyConflict, NotFound, Validation
 from services.grid.demo import demo_dataset
 from services.grid.service import GridService
 from services.grid.synthetic import quad_geojson
+from services.kit.sealing import Keyring
 
 TRUSTED = Caller.trusted("cases")
 LOADER = Caller.trusted("demo")
@@ -39,10 +40,16 @@ def box(w, s, e, n):
 
 
 @pytest.fixture
-def grid(container_factory, service_config):
-    container = container_factory(GridService, service_config)
+def grid_config(service_config):
+    """The test's config with a data key of its own (no key file under var/)."""
+    return {**service_config, "GRID_DATA_KEYS": Keyring.generate("k-one").spec()}
+
+
+@pytest.fixture
+def grid(container_factory, grid_config):
+    container = container_factory(GridService, grid_config)
     container.start()
-    with ClusterRpcProxy(service_config, timeout=30) as proxy:
+    with ClusterRpcProxy(grid_config, timeout=30) as proxy:
         yield proxy.grid
 
 
@@ -197,7 +204,8 @@ def test_household_scope_masking_versions_and_audit(small):
         household("101", tags=["elderly_alone"]), "h1", caller=who(scopes, "u-a", WORKER)
     )
     assert created["members"][0]["phone"] == "13912345678"  # a worker of the grid needs it
-    assert created["members"][0]["id_number"] == "330424********0012"
+    # issue 7 §2: the county hidden too (was "330424********0012")
+    assert created["members"][0]["id_number"] == "33************0012"
     again = grid.create_household(
         household("101", tags=["elderly_alone"]), "h1", caller=who(scopes, "u-a", WORKER)
     )
@@ -374,7 +382,7 @@ def test_client_ids_are_per_caller(small):
         grid.create_household(household("603"), "same-id-1", caller=who([L1], "u-b", WORKER))
 
 
-def test_two_instances_send_the_days_overdue_digest_once(small, container_factory, service_config):
+def test_two_instances_send_the_days_overdue_digest_once(small, container_factory, grid_config):
     """The digest is a timer in every instance: the day's unique job record lets one send."""
     import eventlet
     from nameko.testing.services import entrypoint_hook
@@ -387,7 +395,7 @@ def test_two_instances_send_the_days_overdue_digest_once(small, container_factor
 
     small.create_household(household("701"), "d-1", caller=who([L1], "u-a", WORKER))
     later = (datetime.now(UTC) + timedelta(days=230)).astimezone(LOCAL).replace(hour=10)
-    instances = [container_factory(GridService, service_config) for _ in range(2)]
+    instances = [container_factory(GridService, grid_config) for _ in range(2)]
     for container in instances:
         container.start()
         clock = next(d for d in container.extensions if isinstance(d, ClockProvider))
@@ -399,7 +407,7 @@ def test_two_instances_send_the_days_overdue_digest_once(small, container_factor
 
     sent = sorted(eventlet.spawn(run, c).wait() for c in instances)
     assert sent == [0, 2]  # one instance sent L2's and L3's; the other found the day taken
-    db = connect(service_config["MONGO_URL"])[settings.db_name("grid", service_config)]
+    db = connect(grid_config["MONGO_URL"])[settings.db_name("grid", grid_config)]
     events = [e["event"] for e in db["outbox"].find({"event.type": VISITS_OVERDUE})]
     assert sorted(e["payload"]["grid_code"] for e in events) == [L2, L3]
     assert {e["payload"]["overdue"] for e in events} == {1}
@@ -465,3 +473,75 @@ def test_an_xlsx_bomb_is_refused_while_grid_reads_stay_fast(small, service_confi
     # … each in a fraction of the parse (relative: this machine is shared and noisy; with
     # the parse on the event loop a read waits for all of it)
     assert max(waits) < parsing / 2, (parsing, waits)
+
+
+def test_rekey_moves_every_sealed_value_under_a_new_key_in_resumable_batches(small, grid_config):
+    """Issue 7 §2: rotating the data key is a command that re-encrypts, in batches (each one
+    transaction with its progress), and a run that stops is resumed by the next."""
+    from services.grid import rekey
+    from services.grid.storage import GridStore
+    from services.grid.vault import Vault, id_key
+    from services.kit import settings
+    from services.kit.mongo import connect
+    from services.kit.sealing import is_sealed
+
+    grid = small
+    leader = who([L1], "u-leader", ["grid_leader"])
+    for room in ("801", "802", "803"):
+        grid.create_household(household(room), f"r-{room}", caller=who([L1], "u-a", WORKER))
+    grid.add_reserve_member(
+        L1, {"name": "志愿者", "kind": "volunteer", "phone": "13500000000"}, caller=leader
+    )
+    client = connect(grid_config["MONGO_URL"])
+    db = client[settings.db_name("grid", grid_config)]
+    # a record kept before encryption at rest: its phone in clear
+    db["places"].insert_one(
+        {
+            "_id": "legacy-place",
+            "grid_code": L3,
+            "kind": "shop",
+            "name": "老店",
+            "place_key": "k",
+            "contact": {"person": "店主", "phone": "13700000000"},
+            "version": 1,
+        }
+    )
+    old = Keyring.parse(grid_config["GRID_DATA_KEYS"])
+    vault = Vault(id_key(grid_config), old.with_new_key("k-two"))
+
+    class StopsAfterTwoBatches(GridStore):
+        batches = 0
+
+        def reseal(self, kind, docs, session):
+            if StopsAfterTwoBatches.batches == 2:
+                raise RuntimeError("stopped")
+            StopsAfterTwoBatches.batches += 1
+            return super().reseal(kind, docs, session)
+
+    now = datetime.now(UTC)
+    with pytest.raises(RuntimeError):
+        rekey.rekey(StopsAfterTwoBatches(client, db), vault, now, batch=2)
+    job = db["jobs"].find_one({"_id": "rekey:k-two"})
+    assert job["after"].startswith("households|") and not job["done"]
+    store = GridStore(client, db)
+    assert sum(rekey.check(store, vault).values()) > 0
+    resumed = rekey.rekey(store, vault, now + timedelta(seconds=1), batch=2)
+    assert resumed["done"] and resumed["read"] < 3 + 1 + 3 + 1  # the first 4 were done
+    assert resumed["resealed"]["places"] == 1 and resumed["resealed"]["reserve"] == 1
+    assert rekey.check(store, vault) == dict.fromkeys(rekey.KINDS, 0)
+    assert rekey.rekey(store, vault, now + timedelta(seconds=2))["already"] == "done"
+    # every sealed value is under the new key, and the new key alone opens it
+    new_only = Vault(id_key(grid_config), Keyring("k-two", {"k-two": vault.ring.keys["k-two"]}))
+    sealed = []
+    for h in db["households"].find():
+        for m in h["members"]:
+            sealed += [(m["id_sealed"], "id_number"), (m["phone"], "phone")]
+            sealed += [(m["birth_date"], "birth_date")]
+    sealed += [(p["contact"]["phone"], "phone") for p in db["places"].find()]
+    sealed += [(p["phone"], "phone") for p in db["posts"].find()]
+    sealed += [(r["phone"], "phone") for r in db["reserve"].find()]
+    assert len(sealed) == 3 * 3 + 1 + 3 + 1
+    assert all(is_sealed(v) and v["kid"] == "k-two" for v, _ in sealed)
+    opened = {new_only.opened(v, purpose) for v, purpose in sealed}
+    assert {"330424198001010012", "13912345678", "1980-01-01", "13700000000"} <= opened
+    assert db["places"].find_one({"_id": "legacy-place"})["version"] == 1  # nothing else moved

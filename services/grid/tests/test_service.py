@@ -34,10 +34,12 @@ from services.grid.locating import GridIndex
 from services.grid.service import GridService
 from services.grid.storage import Registry
 from services.grid.synthetic import quad_geojson
+from services.grid.vault import Vault
 from services.grid.visits import Listing
 from services.kit.clock import SettableClock
 from services.kit.commands import body_digest
 from services.kit.outbox import EventDrift, OutboxWriter
+from services.kit.sealing import Keyring
 
 TRUSTED = Caller.trusted("cases")
 PUBLIC = Caller.trusted("gateway")  # the public notice board sees every grid
@@ -219,8 +221,9 @@ class FakeGridStore:
     def write_audit(self, entry):
         self.audit_.append({"_id": f"a{len(self.audit_)}", **entry})
 
-    def audit_entries(self, kind, actor, limit):
-        found = [a for a in self.audit_ if a["kind"] == (kind or a["kind"])]
+    def audit_entries(self, prefix, kind, actor, limit):
+        found = [a for a in self.audit_ if a["scope"].startswith(prefix)]
+        found = [a for a in found if a["kind"] == (kind or a["kind"])]
         found = [a for a in found if a["actor"] == (actor or a["actor"])]
         return copy.deepcopy(found[::-1][:limit])
 
@@ -285,25 +288,13 @@ class FakeGridStore:
     def reserve_of(self, code):
         return [copy.deepcopy(r) for r in self.reserve_.values() if r["grid_code"] == code]
 
-    def put_reserve(self, doc, session=None):
-        if doc["_id"] in self.reserve_:
-            return "unchanged"
-        self.reserve_[doc["_id"]] = copy.deepcopy(doc)
-        return "created"
-
-    def delete_reserve(self, member_id):
+    def delete_reserve(self, member_id, session=None):
         return self.reserve_.pop(member_id, None) is not None
-
-    def put_party_unit(self, doc, session=None):
-        self.party_units_[doc["_id"]] = copy.deepcopy(doc)
 
     def party_units_under(self, prefix):
         return [
             copy.deepcopy(u) for c, u in sorted(self.party_units_.items()) if c.startswith(prefix)
         ]
-
-    def put_party_link(self, doc, session=None):
-        self.party_links_[doc["_id"]] = copy.deepcopy(doc)
 
     def delete_party_link(self, link_id, session=None):
         return self.party_links_.pop(link_id, None) is not None
@@ -338,14 +329,17 @@ def _record_verbs(records: str):
     return read, insert, replace
 
 
-for _one, _many in (
-    ("grid", "grids"),
-    ("household", "households"),
-    ("place", "places"),
-    ("post", "posts"),
-    ("visit", "visits"),
+for _one, _many, _records in (
+    ("grid", "grids", "grids_"),
+    ("household", "households", "households_"),
+    ("place", "places", "places_"),
+    ("post", "posts", "posts_"),
+    ("visit", "visits", "visits_"),
+    ("reserve_member", "reserve", "reserve_"),
+    ("party_unit", "party_units", "party_units_"),
+    ("party_link", "party_links", "party_links_"),
 ):
-    _read, _insert, _replace = _record_verbs(f"{_many}_")
+    _read, _insert, _replace = _record_verbs(_records)
     setattr(FakeGridStore, _one, _read)
     setattr(FakeGridStore, f"insert_{_many}", _insert)
     setattr(FakeGridStore, f"replace_{_many}", _replace)
@@ -389,7 +383,7 @@ def service():
         outbox=RecordingOutbox(),
         clock=SettableClock(NOW),
         grid_index=index,
-        config={"GRID_ID_KEY": "test-key"},
+        vault=Vault(b"test-key", Keyring.generate("k-test")),
     )
     box = lambda w, e: quad_geojson([(w, 30.52), (e, 30.52), (e, 30.523), (w, 30.523)])  # noqa: E731
     admin = who(ADMIN, "admin")
@@ -680,7 +674,9 @@ def test_registry_reads_outside_scope_are_not_found(service):
     service.find_by_id_number("330424198001010012", caller=who(SCOPES, "lead", ["grid_leader"]))
     kinds = [a["kind"] for a in service.list_audit(caller=who(SCOPES))]
     assert "household_unmasked" in kinds and "id_lookup" in kinds
-    assert [a["kind"] for a in service.list_audit(caller=who(elsewhere))] == ["id_lookup"]
+    # issue 7 §8: a look-up made in SCOPES is SCOPES' business, not the neighbour's (this
+    # line once asserted ["id_lookup"]: look-ups named no scope and were shown to everyone)
+    assert [a["kind"] for a in service.list_audit(caller=who(elsewhere))] == []
 
 
 def test_get_place_is_scoped_and_unmasks_by_role(service):
@@ -725,7 +721,7 @@ def test_a_file_over_the_record_limit_is_refused_before_anything_is_written(serv
     rows = "".join(f"{L3},1,1,{room},住户{room},户主\n" for room in range(101, 104))
     text = "grid_code,building,unit,room,name,relation\n" + rows
     importer = importing.Importer(
-        service.store, service.outbox, service.clock.now(), b"k", "admin", max_records=2
+        service.store, service.outbox, service.clock.now(), service.vault, "admin", max_records=2
     )
     with pytest.raises(ValidationFailed) as refused:
         importer.run("households", "big.csv", text.encode(), caller=who(SCOPES))
