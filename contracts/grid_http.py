@@ -323,7 +323,9 @@ class IdNumberIn(Schema):
 
 REASON = [
     validate.Length(min=2, max=200),
-    validate.Regexp(r"(?s)\s*\S.*\S", error="say why, in at least two characters"),
+    # [\s\S] rather than (?s): the OpenAPI document carries the pattern, and JSON Schema's
+    # regexes (ECMA 262) have no inline flags
+    validate.Regexp(r"\s*\S[\s\S]*\S", error="say why, in at least two characters"),
 ]
 
 
