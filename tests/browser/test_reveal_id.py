@@ -39,6 +39,8 @@ def test_a_leader_sees_a_full_id_number_only_after_giving_a_reason(phone):
     expect(page.locator(".member-idno")).to_have_text(masked)
     expect(page.get_by_role("button", name="查看完整号码")).to_have_count(0)
     page.get_by_role("button", name="退出登录").click()
+    # the logout finishes (its session ended, the phone cleared) before the next one signs in
+    expect(page.get_by_role("button", name="登录", exact=True)).to_be_visible()
 
     page = phone.login("leader01")
     phone.open(f"/households/{household['id']}")
