@@ -21,8 +21,8 @@ from datetime import UTC, datetime
 
 from services.grid import exporting, grids, households
 from services.grid.generator import JiaxingCity
-from services.grid.importing import Importer
 from services.grid.importing.decoding import Limits
+from services.grid.importing.importer import Importer
 from services.grid.storage import GridStore, new_id
 from services.grid.vault import Vault
 from services.grid.versions import Stamp

@@ -5,14 +5,15 @@ from __future__ import annotations
 
 import base64
 
-from eventlet import tpool
 from nameko.events import BROADCAST, event_handler
 
 from contracts.caller import Caller
 from contracts.errors import Forbidden, ValidationFailed
 from contracts.grid import GRID_CHANGED
-from services.grid import audit, domain, exporting, importing
+from services.grid import audit, domain, exporting
 from services.grid.base import GridBase, grid_rpc
+from services.grid.importing.importer import Importer
+from services.kit import isolated
 
 
 class FileRpc(GridBase):
@@ -97,19 +98,19 @@ class FileRpc(GridBase):
         found = audit.entries(self.store, caller, kind, actor, max(1, min(int(limit), 1000)))
         return [audit.view(e) for e in found]
 
-    def _importer(self, caller: Caller) -> importing.Importer:
-        # decoding runs in a real thread (eventlet.tpool): a big or hostile file must not
-        # hold the other calls this instance answers meanwhile
-        return importing.Importer(
+    def _importer(self, caller: Caller) -> Importer:
+        # a file is read in a child process: a big or hostile one must neither hold the other
+        # calls this instance answers meanwhile nor take its memory (kit/isolated.py)
+        return Importer(
             self.store,
             self.outbox,
             self.clock.now(),
             self.vault,
             actor=caller.actor,
-            offload=tpool.execute,
+            offload=isolated.run,
         )
 
-    def _after_import(self, importer: importing.Importer) -> None:
+    def _after_import(self, importer: Importer) -> None:
         self.outbox.wake()
         for code, boundary, version in importer.changed_grids:
             self.grid_index.put(code, boundary, version)

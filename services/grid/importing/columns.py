@@ -21,6 +21,7 @@ from contracts.grid_vocabulary import (
     TAG_LABELS,
     TENURE_LABELS,
 )
+from services.grid.importing import decoding
 
 
 @dataclass
@@ -243,3 +244,19 @@ def dataset_records(items: Iterable[dict], members: bool = False) -> list[Record
         rows = [i] * max(1, len(item.get("members") or [])) if members else [i]
         out.append(Record(rows, item))
     return out
+
+
+def read_records(
+    kind: str, filename: str, content: bytes, limits: decoding.Limits
+) -> tuple[list[Record], str | None]:
+    """Parts 1 and 2: the file's records, and the encoding it was read in. Pure CPU and no
+    I/O: the service runs it in a child process (`services/kit/isolated.py`)."""
+    if kind == "grids":
+        return feature_records(decoding.read_features(content)), None
+    header, rows, encoding = decoding.read_table(filename, content, limits)
+    read = {
+        "households": household_records,
+        "places": place_records,
+        "staff": staff_records,
+    }[kind]
+    return list(read(header, rows)), encoding

@@ -4,8 +4,9 @@ sheet of an XLSX file; a GeoJSON FeatureCollection.
 Every file is hostile until read (issue 7 §4: a 30 KB XLSX expanding to 200,000 rows held
 the service for seconds). An XLSX is read as a stream (openpyxl read-only, row by row)
 under caps on its uncompressed size, its rows and its columns, and reading stops at the
-first cap passed. The service runs `read_table` off its event loop (eventlet.tpool), so
-other calls keep their latency meanwhile; nothing here touches the network or a greenlet.
+first cap passed. The service runs it in a child process (`services/kit/isolated.py`, with
+a memory cap and a deadline), so other calls keep their latency meanwhile; nothing here
+touches the network or a greenlet.
 """
 
 from __future__ import annotations

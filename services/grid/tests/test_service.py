@@ -29,7 +29,8 @@ from contracts.grid import (
     VISIT_VOIDED,
     VISITS_OVERDUE,
 )
-from services.grid import domain, importing
+from services.grid import domain
+from services.grid.importing.importer import Importer
 from services.grid.locating import GridIndex
 from services.grid.service import GridService
 from services.grid.storage import Registry
@@ -720,7 +721,7 @@ def test_unlink_party_member_removes_their_links(service):
 def test_a_file_over_the_record_limit_is_refused_before_anything_is_written(service):
     rows = "".join(f"{L3},1,1,{room},住户{room},户主\n" for room in range(101, 104))
     text = "grid_code,building,unit,room,name,relation\n" + rows
-    importer = importing.Importer(
+    importer = Importer(
         service.store, service.outbox, service.clock.now(), service.vault, "admin", max_records=2
     )
     with pytest.raises(ValidationFailed) as refused:
