@@ -141,6 +141,13 @@ export function startOutbox() {
     navigator.serviceWorker.addEventListener('message', (event) => {
       if (event.data?.type !== 'outbox-replay') return;
       const port = event.ports[0];
+      // Background Sync fires at once while the phone is online, also right after a server
+      // failure: a retry already timed must not be cut short (the back-off protects a server
+      // that is struggling). The service worker keeps the sync for later instead.
+      if (state.nextRetryAt && Date.now() < state.nextRetryAt) {
+        port?.postMessage({ ok: false, retry: true });
+        return;
+      }
       replay('sync').then(
         (result) => port?.postMessage({ ok: result.ok, retry: result.reason === 'network' }),
         () => port?.postMessage({ ok: false, retry: true }),
