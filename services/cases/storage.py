@@ -1,0 +1,389 @@
+"""Cases storage, in the `wg_cases` database, behind the `CaseStore` protocol.
+
+A case moves through ONE write verb, `replace_case(doc, version_was, session)`: a
+replace conditional on the version the move was judged from, so two people accepting the
+same case at once cannot both win (the second matches nothing: Conflict). Timeline entries
+are only ever inserted (`append_timeline`); nothing updates or deletes them.
+
+Collections: cases, timeline, categories, calendar, photos (+ GridFS bucket `photos`),
+tallies (figures per grid and month), board (the public 晒单 entries), counters (case
+numbers), commands, outbox, processed_events, dead_letters.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from datetime import UTC, datetime
+from typing import Any, Protocol, TypeVar
+
+import gridfs
+from pymongo import ASCENDING, DESCENDING, MongoClient, ReturnDocument
+from pymongo.client_session import ClientSession
+from pymongo.database import Database
+from pymongo.errors import DuplicateKeyError
+
+from contracts.scope import prefix_range
+from services.cases import taxonomy
+from services.kit.commands import Commands
+from services.kit.mongo import MongoProvider, in_transaction
+
+T = TypeVar("T")
+Session = ClientSession | None
+OPEN = ["reported", "registered", "dispatched", "escalated", "handling", "handled"]
+
+
+def assignee_key(assignee: dict | None) -> str | None:
+    """How a case is found by who holds it: "person:<id>" or "unit:<level>:<code>"."""
+    if not assignee:
+        return None
+    if assignee.get("kind") == "person":
+        return f"person:{assignee.get('id')}"
+    return f"unit:{assignee.get('level')}:{assignee.get('code')}"
+
+
+def areas(grid_code: str) -> list[str]:
+    """Every code a grid lies under (county, town, village, each grid level): the public
+    board is read by any of them with one equality on a multikey index."""
+    found = [grid_code[:n] for n in (6, 9, 12) if len(grid_code) >= n]
+    parts = grid_code.split("-")
+    for i in range(2, len(parts) + 1):
+        found.append("-".join(parts[:i]))
+    return found
+
+
+def _stored(doc: dict) -> dict:
+    return {**doc, "assignee_key": assignee_key(doc.get("assignee"))}
+
+
+class CaseStore(Protocol):
+    """What the cases service asks of its database: domain verbs, no query dicts."""
+
+    def ping(self) -> None: ...
+    def transaction(self, work: Callable[[ClientSession], T]) -> T: ...
+    def run_command(self, kind: str, key: str, body: Any, execute: Callable) -> Any: ...
+    def next_number(self, day: str) -> int: ...
+
+    # cases and their timelines
+    def insert_case(self, doc: dict, session: ClientSession) -> None: ...
+    def replace_case(self, doc: dict, version_was: int, session: ClientSession) -> bool: ...
+    def case(self, case_id: str, session: Session = None) -> dict | None: ...
+    def case_by_number(self, number: str) -> dict | None: ...
+    def public_cases(
+        self,
+        *,
+        numbers: list[str] | None,
+        category: str | None,
+        since: datetime | None,
+        until: datetime | None,
+        skip: int,
+        limit: int,
+    ) -> list[dict]: ...
+    def cases_by_ids(self, ids: Iterable[str]) -> list[dict]: ...
+    def append_timeline(self, entries: list[dict], session: ClientSession) -> None: ...
+    def timeline(self, case_id: str) -> list[dict]: ...
+    def add_follower(self, case_id: str, actor: str, session: ClientSession) -> None: ...
+    def cases_under(
+        self, prefix: str, *, state: str | None, category: str | None, skip: int, limit: int
+    ) -> list[dict]: ...
+    def cases_alerting(self, prefix: str, skip: int, limit: int) -> list[dict]: ...
+    def cases_held_by(self, keys: list[str], skip: int, limit: int) -> list[dict]: ...
+    def cases_followed(self, actor: str, skip: int, limit: int) -> list[dict]: ...
+    def open_of_category_since(self, category: str, since: datetime) -> list[dict]: ...
+    def due_reminders(self, now: datetime, limit: int) -> list[dict]: ...
+    def due_overdue(self, now: datetime, limit: int) -> list[dict]: ...
+    def claim_reminder(self, case_id: str, remind_at: datetime, session: ClientSession) -> bool: ...
+
+    # categories and the calendar
+    def categories(self) -> list[dict]: ...
+    def category(self, code: str, session: Session = None) -> dict | None: ...
+    def insert_category(self, doc: dict) -> bool: ...
+    def replace_category(self, doc: dict, version_was: int) -> bool: ...
+    def calendar(self) -> dict | None: ...
+    def put_calendar(self, doc: dict, version_was: int) -> bool: ...
+
+    # photos
+    def put_photo(self, meta: dict, full: bytes, thumb: bytes, session: ClientSession) -> None: ...
+    def photo(self, photo_id: str, session: Session = None) -> dict | None: ...
+    def photo_bytes(self, meta: dict, size: str) -> bytes: ...
+    def attach_photos(
+        self, ids: list[str], owner: str, case_id: str, session: ClientSession
+    ) -> int: ...
+
+    # figures and the public board
+    def tally(
+        self, grid_code: str, grid_name: str | None, month: str, counts: dict[str, int], session
+    ) -> None: ...
+    def tallies_under(self, prefix: str) -> list[dict]: ...
+    def put_board(self, doc: dict, session: ClientSession) -> None: ...
+    def drop_board(self, case_id: str, session: ClientSession) -> None: ...
+    def board_under(self, code: str, skip: int, limit: int) -> list[dict]: ...
+
+
+class MongoCaseStore:
+    def __init__(self, client: MongoClient, db: Database):
+        self.client = client
+        self.db = db
+        self.case_list = db["cases"]
+        self.timeline_log = db["timeline"]
+        self.category_list = db["categories"]
+        self.calendars = db["calendar"]
+        self.photo_list = db["photos"]
+        self.bucket = gridfs.GridFSBucket(db, bucket_name="photos")
+        self.tally_list = db["tallies"]
+        self.board_list = db["board"]
+        self.counters = db["counters"]
+        self.commands = Commands(client, db)
+
+    def prepare(self) -> None:
+        c = self.case_list
+        c.create_index([("number", ASCENDING)], unique=True)
+        c.create_index([("grid_code", ASCENDING), ("created_at", DESCENDING)])
+        c.create_index([("assignee_key", ASCENDING), ("created_at", DESCENDING)])
+        c.create_index([("followers", ASCENDING), ("created_at", DESCENDING)])
+        c.create_index([("alert", ASCENDING), ("grid_code", ASCENDING)], sparse=True)
+        c.create_index([("category", ASCENDING), ("created_at", DESCENDING)])
+        c.create_index([("due_remind", ASCENDING)], sparse=True)
+        c.create_index([("due_overdue", ASCENDING)], sparse=True)
+        self.timeline_log.create_index([("case_id", ASCENDING), ("seq", ASCENDING)], unique=True)
+        self.photo_list.create_index([("case_id", ASCENDING)])
+        self.tally_list.create_index([("grid_code", ASCENDING), ("month", ASCENDING)])
+        self.board_list.create_index([("areas", ASCENDING), ("closed_at", DESCENDING)])
+        self.seed_categories()
+
+    def seed_categories(self) -> int:
+        """The standard taxonomy, added where a code is missing (operators' edits stay)."""
+        now = datetime.now(UTC)
+        added = 0
+        for data in taxonomy.DEFAULTS:
+            if self.category(data["code"]) is None:
+                added += self.insert_category(taxonomy.record(data, now, "service:cases"))
+        return added
+
+    def ping(self) -> None:
+        self.db.command("ping")
+
+    def transaction(self, work: Callable[[ClientSession], T]) -> T:
+        return in_transaction(self.client, work)
+
+    def run_command(self, kind: str, key: str, body: Any, execute: Callable) -> Any:
+        return self.commands.run(kind, key, body, execute)
+
+    def next_number(self, day: str) -> int:
+        """The day's next case number; outside any transaction, so concurrent reports never
+        conflict on the counter (a report that then fails leaves a gap, nothing worse)."""
+        doc = self.counters.find_one_and_update(
+            {"_id": f"case:{day}"},
+            {"$inc": {"n": 1}},
+            upsert=True,
+            return_document=ReturnDocument.AFTER,
+        )
+        return int(doc["n"])
+
+    # --- cases ---------------------------------------------------------------------------
+    def insert_case(self, doc: dict, session: ClientSession) -> None:
+        self.case_list.insert_one(_stored(doc), session=session)
+
+    def replace_case(self, doc: dict, version_was: int, session: ClientSession) -> bool:
+        done = self.case_list.replace_one(
+            {"_id": doc["_id"], "version": version_was}, _stored(doc), session=session
+        )
+        return done.matched_count == 1
+
+    def case(self, case_id: str, session: Session = None) -> dict | None:
+        return self.case_list.find_one({"_id": str(case_id)}, session=session)
+
+    def case_by_number(self, number: str) -> dict | None:
+        return self.case_list.find_one({"number": str(number)})
+
+    def public_cases(
+        self,
+        *,
+        numbers: list[str] | None,
+        category: str | None,
+        since: datetime | None,
+        until: datetime | None,
+        skip: int,
+        limit: int,
+    ) -> list[dict]:
+        """Cases for outside clients (Open311), newest first: by number, or by category and
+        a time range (one indexed range: SecantusDB scans on two)."""
+        if numbers is not None:
+            return list(self.case_list.find({"number": {"$in": numbers}}).limit(limit))
+        query: dict[str, Any] = {}
+        if since or until:
+            query["created_at"] = {
+                **({"$gte": since} if since else {}),
+                **({"$lte": until} if until else {}),
+            }
+        if category:
+            query["category"] = category
+        found = self.case_list.find(query).sort("created_at", DESCENDING)
+        return list(found.skip(max(0, skip)).limit(limit))
+
+    def cases_by_ids(self, ids: Iterable[str]) -> list[dict]:
+        wanted = [str(i) for i in ids]
+        return list(self.case_list.find({"_id": {"$in": wanted}})) if wanted else []
+
+    def append_timeline(self, entries: list[dict], session: ClientSession) -> None:
+        if entries:
+            self.timeline_log.insert_many(entries, ordered=True, session=session)
+
+    def timeline(self, case_id: str) -> list[dict]:
+        return list(self.timeline_log.find({"case_id": case_id}).sort("seq", ASCENDING))
+
+    def add_follower(self, case_id: str, actor: str, session: ClientSession) -> None:
+        self.case_list.update_one(
+            {"_id": case_id}, {"$addToSet": {"followers": actor}}, session=session
+        )
+
+    def _page(self, query: dict, skip: int, limit: int) -> list[dict]:
+        found = self.case_list.find(query).sort("created_at", DESCENDING)
+        return list(found.skip(max(0, skip)).limit(limit))
+
+    def cases_under(
+        self, prefix: str, *, state: str | None, category: str | None, skip: int, limit: int
+    ) -> list[dict]:
+        query: dict[str, Any] = {"grid_code": prefix_range(prefix)} if prefix else {}
+        if state:
+            query["state"] = state
+        if category:
+            query["category"] = category
+        return self._page(query, skip, limit)
+
+    def cases_alerting(self, prefix: str, skip: int, limit: int) -> list[dict]:
+        query: dict[str, Any] = {"alert": {"$in": ["soon", "overdue"]}}
+        found = [d for d in self.case_list.find(query) if d["grid_code"].startswith(prefix)]
+        found.sort(key=lambda d: d.get("due_overdue") or d["created_at"])
+        return found[skip : skip + limit]
+
+    def cases_held_by(self, keys: list[str], skip: int, limit: int) -> list[dict]:
+        return self._page({"assignee_key": {"$in": keys}, "state": {"$in": OPEN}}, skip, limit)
+
+    def cases_followed(self, actor: str, skip: int, limit: int) -> list[dict]:
+        return self._page({"followers": actor}, skip, limit)
+
+    def open_of_category_since(self, category: str, since: datetime) -> list[dict]:
+        query = {"category": category, "created_at": {"$gte": since}}
+        fields = {"state": 1, "location": 1, "number": 1, "title": 1, "created_at": 1}
+        return [d for d in self.case_list.find(query, fields) if d["state"] in OPEN]
+
+    def due_reminders(self, now: datetime, limit: int) -> list[dict]:
+        query = {"due_remind": {"$lte": now}}
+        return list(self.case_list.find(query).sort("due_remind", ASCENDING).limit(limit))
+
+    def due_overdue(self, now: datetime, limit: int) -> list[dict]:
+        query = {"due_overdue": {"$lte": now}}
+        return list(self.case_list.find(query).sort("due_overdue", ASCENDING).limit(limit))
+
+    def claim_reminder(self, case_id: str, remind_at: datetime, session: ClientSession) -> bool:
+        """Take the reminder of the step now running; False when another instance did."""
+        done = self.case_list.update_one(
+            {"_id": case_id, "due_remind": remind_at},
+            {"$unset": {"due_remind": ""}, "$set": {"alert": "soon"}},
+            session=session,
+        )
+        return done.modified_count == 1
+
+    # --- categories and calendar ---------------------------------------------------------
+    def categories(self) -> list[dict]:
+        return list(self.category_list.find().sort([("group", ASCENDING), ("_id", ASCENDING)]))
+
+    def category(self, code: str, session: Session = None) -> dict | None:
+        return self.category_list.find_one({"_id": code}, session=session)
+
+    def insert_category(self, doc: dict) -> bool:
+        try:
+            self.category_list.insert_one(doc)
+        except DuplicateKeyError:
+            return False
+        return True
+
+    def replace_category(self, doc: dict, version_was: int) -> bool:
+        done = self.category_list.replace_one({"_id": doc["_id"], "version": version_was}, doc)
+        return done.matched_count == 1
+
+    def calendar(self) -> dict | None:
+        return self.calendars.find_one({"_id": "default"})
+
+    def put_calendar(self, doc: dict, version_was: int) -> bool:
+        if version_was == 0:
+            try:
+                self.calendars.insert_one({**doc, "_id": "default"})
+            except DuplicateKeyError:
+                return False
+            return True
+        done = self.calendars.replace_one(
+            {"_id": "default", "version": version_was}, {**doc, "_id": "default"}
+        )
+        return done.matched_count == 1
+
+    # --- photos --------------------------------------------------------------------------
+    def put_photo(self, meta: dict, full: bytes, thumb: bytes, session: ClientSession) -> None:
+        self.bucket.upload_from_stream_with_id(
+            meta["full_id"], f"{meta['_id']}.jpg", full, session=session
+        )
+        self.bucket.upload_from_stream_with_id(
+            meta["thumb_id"], f"{meta['_id']}-thumb.jpg", thumb, session=session
+        )
+        self.photo_list.insert_one(meta, session=session)
+
+    def photo(self, photo_id: str, session: Session = None) -> dict | None:
+        return self.photo_list.find_one({"_id": str(photo_id)}, session=session)
+
+    def photo_bytes(self, meta: dict, size: str) -> bytes:
+        file_id = meta["thumb_id"] if size == "thumb" else meta["full_id"]
+        return self.bucket.open_download_stream(file_id).read()
+
+    def attach_photos(
+        self, ids: list[str], owner: str, case_id: str, session: ClientSession
+    ) -> int:
+        """Give the caller's unattached uploads to a case; how many were theirs to give."""
+        done = self.photo_list.update_many(
+            {"_id": {"$in": ids}, "owner": owner, "case_id": None},
+            {"$set": {"case_id": case_id}},
+            session=session,
+        )
+        return done.modified_count
+
+    # --- figures and the board -----------------------------------------------------------
+    def tally(
+        self, grid_code: str, grid_name: str | None, month: str, counts: dict[str, int], session
+    ) -> None:
+        self.tally_list.update_one(
+            {"_id": f"{grid_code}|{month}"},
+            {
+                "$inc": counts,
+                "$set": {"grid_name": grid_name},
+                "$setOnInsert": {"grid_code": grid_code, "month": month},
+            },
+            upsert=True,
+            session=session,
+        )
+
+    def tallies_under(self, prefix: str) -> list[dict]:
+        query = {"grid_code": prefix_range(prefix)} if prefix else {}
+        return list(self.tally_list.find(query))
+
+    def put_board(self, doc: dict, session: ClientSession) -> None:
+        self.board_list.replace_one(
+            {"_id": doc["_id"]},
+            {**doc, "areas": areas(doc["grid_code"])},
+            upsert=True,
+            session=session,
+        )
+
+    def drop_board(self, case_id: str, session: ClientSession) -> None:
+        self.board_list.delete_one({"_id": case_id}, session=session)
+
+    def board_under(self, code: str, skip: int, limit: int) -> list[dict]:
+        query = {"areas": code} if code else {}
+        found = self.board_list.find(query, {"areas": 0}).sort("closed_at", DESCENDING)
+        return list(found.skip(max(0, skip)).limit(limit))
+
+
+class CaseStorage(MongoProvider):
+    def __init__(self, **kwargs: Any):
+        super().__init__("cases", **kwargs)
+
+    def wrap(self, client, db) -> MongoCaseStore:
+        return MongoCaseStore(client, db)
