@@ -594,6 +594,8 @@ def _start_clock(
     if step == "handle":
         new["handle_deadline"] = deadline
     new.pop("alert", None)
+    if new.get("supervised"):
+        new["alert"] = "supervised"  # stays on the 督办 list until it is closed
     new["due_overdue"] = deadline
     if remind < deadline and remind > now:
         new["due_remind"] = remind

@@ -241,25 +241,34 @@ class IntakeRpc(CasesBase):
         except photos.NotImage:
             raise NotAnImage(details={"formats": list(photos.FORMATS)}) from None
 
+        photo_id = uuid.uuid4().hex
+        meta = {
+            "_id": photo_id,
+            "owner": caller.actor,
+            "case_id": None,
+            "full_id": f"{photo_id}-full",
+            "thumb_id": f"{photo_id}-thumb",
+            "width": prepared.width,
+            "height": prepared.height,
+            "bytes": len(prepared.full),
+            "sha256": digest,
+            "created_at": self._now(),
+        }
+        self.store.put_photo_files(meta, prepared.full, prepared.thumb)
+
         def execute(session):
-            photo_id = uuid.uuid4().hex
-            meta = {
-                "_id": photo_id,
-                "owner": caller.actor,
-                "case_id": None,
-                "full_id": f"{photo_id}-full",
-                "thumb_id": f"{photo_id}-thumb",
-                "width": prepared.width,
-                "height": prepared.height,
-                "bytes": len(prepared.full),
-                "sha256": digest,
-                "created_at": self._now(),
-            }
-            self.store.put_photo(meta, prepared.full, prepared.thumb, session)
+            self.store.insert_photo(meta, session)
             return photo_out(meta)
 
         key = f"{caller.actor}:{client_id or uuid.uuid4().hex}"
-        return self.store.run_command("photo", key, {"sha256": digest}, execute)
+        try:
+            kept = self.store.run_command("photo", key, {"sha256": digest}, execute)
+        except Exception:
+            self.store.drop_photo_files(meta)
+            raise
+        if kept["id"] != photo_id:  # a replay: the first upload's files are the ones kept
+            self.store.drop_photo_files(meta)
+        return kept
 
     @cases_rpc
     def photo(self, photo_id: str, size: str = "full", *, caller: Caller) -> dict:

@@ -36,11 +36,12 @@ class LoopRpc(CasesBase):
         data = load(TransitionIn(), {**(data or {}), "action": action, "version": version})
         data.pop("client_id", None)
         current = self._visible(case_id, caller)
-        if current["version"] != data["version"]:
-            raise self._stale(current["_id"], caller)
         body = {"case_id": current["_id"], **data}
 
         def execute(session):
+            # judged here, after a replay was answered: a replay's version is stale by now
+            if current["version"] != data["version"]:
+                raise self._stale(current["_id"], caller)
             return self._step(current, data, caller, session)
 
         if client_id:

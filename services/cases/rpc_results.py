@@ -33,6 +33,7 @@ class ResultsRpc(CasesBase):
     _cache: dict[Any, tuple[float, Any]] = {}
 
     def _cached(self, key: Any, make) -> Any:
+        key = (self.config.get("DB_PREFIX"), key)  # one process may serve several databases
         hit = self._cache.get(key)
         if hit and hit[0] > time.monotonic():
             return hit[1]

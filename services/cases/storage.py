@@ -102,7 +102,9 @@ class CaseStore(Protocol):
     def put_calendar(self, doc: dict, version_was: int) -> bool: ...
 
     # photos
-    def put_photo(self, meta: dict, full: bytes, thumb: bytes, session: ClientSession) -> None: ...
+    def put_photo_files(self, meta: dict, full: bytes, thumb: bytes) -> None: ...
+    def drop_photo_files(self, meta: dict) -> None: ...
+    def insert_photo(self, meta: dict, session: ClientSession) -> None: ...
     def photo(self, photo_id: str, session: Session = None) -> dict | None: ...
     def photo_bytes(self, meta: dict, size: str) -> bytes: ...
     def attach_photos(
@@ -251,7 +253,7 @@ class MongoCaseStore:
         return self._page(query, skip, limit)
 
     def cases_alerting(self, prefix: str, skip: int, limit: int) -> list[dict]:
-        query: dict[str, Any] = {"alert": {"$in": ["soon", "overdue"]}}
+        query: dict[str, Any] = {"alert": {"$in": ["soon", "overdue", "supervised"]}}
         found = [d for d in self.case_list.find(query) if d["grid_code"].startswith(prefix)]
         found.sort(key=lambda d: d.get("due_overdue") or d["created_at"])
         return found[skip : skip + limit]
@@ -318,13 +320,20 @@ class MongoCaseStore:
         return done.matched_count == 1
 
     # --- photos --------------------------------------------------------------------------
-    def put_photo(self, meta: dict, full: bytes, thumb: bytes, session: ClientSession) -> None:
-        self.bucket.upload_from_stream_with_id(
-            meta["full_id"], f"{meta['_id']}.jpg", full, session=session
-        )
-        self.bucket.upload_from_stream_with_id(
-            meta["thumb_id"], f"{meta['_id']}-thumb.jpg", thumb, session=session
-        )
+    def put_photo_files(self, meta: dict, full: bytes, thumb: bytes) -> None:
+        """The image and its thumbnail in GridFS (which takes no part in transactions: the
+        record that makes them a photo is inserted afterwards, in one)."""
+        self.bucket.upload_from_stream_with_id(meta["full_id"], f"{meta['_id']}.jpg", full)
+        self.bucket.upload_from_stream_with_id(meta["thumb_id"], f"{meta['_id']}-t.jpg", thumb)
+
+    def drop_photo_files(self, meta: dict) -> None:
+        for file_id in (meta["full_id"], meta["thumb_id"]):
+            try:
+                self.bucket.delete(file_id)
+            except gridfs.errors.NoFile:
+                pass
+
+    def insert_photo(self, meta: dict, session: ClientSession) -> None:
         self.photo_list.insert_one(meta, session=session)
 
     def photo(self, photo_id: str, session: Session = None) -> dict | None:
