@@ -12,6 +12,7 @@ numbers), commands, outbox, processed_events, dead_letters.
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Callable, Iterable
 from datetime import UTC, datetime
 from typing import Any, Protocol, TypeVar
@@ -328,10 +329,8 @@ class MongoCaseStore:
 
     def drop_photo_files(self, meta: dict) -> None:
         for file_id in (meta["full_id"], meta["thumb_id"]):
-            try:
+            with contextlib.suppress(gridfs.errors.NoFile):
                 self.bucket.delete(file_id)
-            except gridfs.errors.NoFile:
-                pass
 
     def insert_photo(self, meta: dict, session: ClientSession) -> None:
         self.photo_list.insert_one(meta, session=session)
