@@ -34,6 +34,8 @@ PHOTO_IDS = fields.List(
     load_default=list,
     metadata={"description": "ids of photos uploaded first (POST /api/v1/case-photos)"},
 )
+# a photo upload's size limit (the PWA compresses to a long side of 1,600 px well below it)
+PHOTO_MAX_BYTES = 4 * 1024 * 1024
 HHMM = validate.Regexp(r"^([01]\d|2[0-3]):[0-5]\d$", error="HH:MM")
 
 
@@ -162,7 +164,7 @@ class PointIn(Schema):
     lat = fields.Float(required=True, allow_nan=False, validate=validate.Range(-90, 90))
 
 
-class ContactIn(Schema):
+class CaseContactIn(Schema):
     """Who to call back (hotline, Open311): kept sealed, shown only to staff."""
 
     name = fields.String(validate=validate.Length(max=40))
@@ -187,7 +189,7 @@ class CaseIn(Schema):
         load_default=dict,
         metadata={"description": "the category's extra fields, by code"},
     )
-    contact = fields.Nested(ContactIn)
+    contact = fields.Nested(CaseContactIn)
     source = fields.String(
         validate=validate.OneOf(SOURCES),
         metadata={"description": "default from the caller's role; hotline/open311 for clients"},

@@ -15,7 +15,9 @@ from dataclasses import dataclass
 
 from PIL import Image, ImageOps, UnidentifiedImageError
 
-MAX_BYTES = 4 * 1024 * 1024  # an upload's size limit, advertised by GET /api/v1/cases/meta
+from contracts.cases_http import PHOTO_MAX_BYTES
+
+MAX_BYTES = PHOTO_MAX_BYTES  # an upload's size limit, advertised by GET /api/v1/cases/meta
 MAX_PER_STEP = 9
 MAX_SIDE = 1600
 THUMB_SIDE = 320
