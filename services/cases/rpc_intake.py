@@ -99,7 +99,6 @@ class IntakeRpc(CasesBase):
         if problems:
             raise ValidationFailed(details=problems)
         wanted = list(dict.fromkeys(data["photos"]))
-        self._check_uploads(wanted, caller)
         place = self._place(data, caller)
         body = {"data": data, "source": source}
 
@@ -214,14 +213,6 @@ class IntakeRpc(CasesBase):
         return sorted(near, key=lambda d: metres(d["location"], location))[:5]
 
     # --- photos -------------------------------------------------------------------------
-    def _check_uploads(self, ids: list[str], caller: Caller) -> None:
-        for photo_id in ids:
-            meta = self.store.photo(photo_id)
-            if meta is None or meta["owner"] != caller.actor:
-                raise ValidationFailed(details={"photos": f"no upload {photo_id} of yours"})
-            if meta.get("case_id") is not None:
-                raise ValidationFailed(details={"photos": f"{photo_id} is already used"})
-
     @cases_rpc
     def upload_photo(self, content_b64: str, client_id: str | None = None, *, caller: Caller):
         """Keep an image (JPEG, PNG or WebP, at most photos.MAX_BYTES) for a later report or
