@@ -27,7 +27,7 @@ from services.cases import taxonomy, views
 from services.cases.case import NotAllowed, NotYours, Rules, WindowPassed
 from services.cases.storage import CaseStorage, CaseStore
 from services.cases.workclock import Calendar
-from services.kit.clock import Clock, ClockProvider
+from services.kit.clock import Clock, ClockProvider, to_ms
 from services.kit.consumer import EventInbox
 from services.kit.outbox import Outbox, OutboxWriter
 from services.kit.rpc import TimedRpcProxy
@@ -51,11 +51,6 @@ class KeysProvider(DependencyProvider):
 
     def get_dependency(self, _worker_ctx) -> Keyring:
         return self.source.keyring()
-
-
-def to_ms(at: datetime) -> datetime:
-    """MongoDB keeps milliseconds: times are cut there before they are compared or stored."""
-    return at.replace(microsecond=at.microsecond // 1000 * 1000)
 
 
 class CasesBase:

@@ -1,32 +1,10 @@
 // The case screens, registered in one place: 事件 (lists by what I do), 我要报事, 事件详情,
 // 事件概况 (figures and 督办) and the public 晒单. They load on demand, like the points screens,
 // and are precached for offline use.
+import { lazy } from '../lazy.js';
 import './cases.css';
 
-export const CASE_PATHS = /^\/(cases|case-overview)(\/|$)/;
 export const PUBLIC_PATHS = /^\/board$/; // 晒单 needs no login
-
-function lazy(load, name, onLogout) {
-  return (params) => {
-    const holder = document.createElement('div');
-    holder.className = 'screen';
-    let view = null;
-    let gone = false;
-    load().then((module) => {
-      if (gone) return;
-      view = module[name]({ ...params, onLogout });
-      holder.replaceWith(view.el);
-      view.el.querySelector('h1')?.focus({ preventScroll: true });
-    });
-    return {
-      el: holder,
-      dispose() {
-        gone = true;
-        view?.dispose?.();
-      },
-    };
-  };
-}
 
 export function registerCaseRoutes(route, onLogout) {
   route('/cases', lazy(() => import('./list.js'), 'caseListView', onLogout));
