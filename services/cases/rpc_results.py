@@ -108,10 +108,10 @@ class ResultsRpc(CasesBase):
     # --- what outside clients read (Open311, through the gateway's adapter) -----------------
     @cases_rpc
     def public_cases(self, filters: dict | None = None) -> list:
-        """Anonymous cases, newest first: {numbers?, category?, start?, end? (ISO), status?:
-        ["open"|"closed"], skip, limit}."""
+        """Anonymous cases, newest first: {numbers?, categories?, start?, end? (ISO),
+        status?: ["open"|"closed"], skip, limit (at most 1000)}."""
         f = dict(filters or {})
-        limit = max(1, min(int(f.get("limit") or 50), 200))
+        limit = max(1, min(int(f.get("limit") or 50), 1000))
         wanted = set(f.get("status") or ["open", "closed"])
         found: list[dict] = []
         skip = max(0, int(f.get("skip") or 0))
@@ -123,7 +123,7 @@ class ResultsRpc(CasesBase):
         while len(found) < skip + limit:
             page = self.store.public_cases(
                 numbers=f.get("numbers"),
-                category=f.get("category"),
+                categories=f.get("categories"),
                 since=since,
                 until=until,
                 skip=cursor,

@@ -73,7 +73,7 @@ class CaseStore(Protocol):
         self,
         *,
         numbers: list[str] | None,
-        category: str | None,
+        categories: list[str] | None,
         since: datetime | None,
         until: datetime | None,
         skip: int,
@@ -202,14 +202,14 @@ class MongoCaseStore:
         self,
         *,
         numbers: list[str] | None,
-        category: str | None,
+        categories: list[str] | None,
         since: datetime | None,
         until: datetime | None,
         skip: int,
         limit: int,
     ) -> list[dict]:
-        """Cases for outside clients (Open311), newest first: by number, or by category and
-        a time range (one indexed range: SecantusDB scans on two)."""
+        """Cases for outside clients (Open311), newest first: by number, or by categories
+        and a time range (one range: SecantusDB scans on two)."""
         if numbers is not None:
             return list(self.case_list.find({"number": {"$in": numbers}}).limit(limit))
         query: dict[str, Any] = {}
@@ -218,8 +218,8 @@ class MongoCaseStore:
                 **({"$gte": since} if since else {}),
                 **({"$lte": until} if until else {}),
             }
-        if category:
-            query["category"] = category
+        if categories:
+            query["category"] = {"$in": list(categories)}
         found = self.case_list.find(query).sort("created_at", DESCENDING)
         return list(found.skip(max(0, skip)).limit(limit))
 
