@@ -5,6 +5,7 @@ for a caller."""
 from __future__ import annotations
 
 import json
+import time
 from datetime import datetime
 from typing import Any
 
@@ -34,6 +35,11 @@ from services.kit.rpc import TimedRpcProxy
 from services.kit.sealing import Keyring, KeySource
 
 SERVICE = "cases"
+# Categories and the calendar change a few times a year and are read by every report and
+# step: each process keeps them for a few seconds (an edit here is seen at once, one made
+# through another instance within CATALOGUE_SECONDS).
+CATALOGUE_SECONDS = 5.0
+_catalogues: dict[Any, tuple[float, dict[str, dict], Calendar]] = {}
 TRUSTED = Caller.trusted(SERVICE)
 CONTACT = "case_contact"  # what a reporter's sealed contact is bound to
 DEFAULT_REOPEN_DAYS = 7
@@ -75,17 +81,36 @@ class CasesBase:
         return to_ms(self.clock.now())
 
     # --- the rules a case lives under -------------------------------------------------
-    def _calendar(self) -> Calendar:
+    def _catalogue(self) -> tuple[dict[str, dict], Calendar]:
+        key = self.config.get("DB_PREFIX")  # one process may serve several databases (tests)
+        hit = _catalogues.get(key)
+        if hit and hit[0] > time.monotonic():
+            return hit[1], hit[2]
+        calendar = self._stored_calendar()
+        categories = {d["_id"]: d for d in self.store.categories()}
+        _catalogues[key] = (time.monotonic() + CATALOGUE_SECONDS, categories, calendar)
+        return categories, calendar
+
+    def _stored_calendar(self) -> Calendar:
         doc = self.store.calendar()
         return Calendar.of(doc) if doc else Calendar.default()
+
+    def _catalogue_changed(self) -> None:
+        _catalogues.pop(self.config.get("DB_PREFIX"), None)
+
+    def _category(self, code: str) -> dict | None:
+        return self._catalogue()[0].get(code)
+
+    def _calendar(self) -> Calendar:
+        return self._catalogue()[1]
 
     def _reopen_days(self) -> int:
         return int(self.config.get("CASES_REOPEN_DAYS", DEFAULT_REOPEN_DAYS))
 
-    def _rules(self, category_code: str, calendar: Calendar | None = None) -> Rules:
-        doc = self.store.category(category_code)
+    def _rules(self, category_code: str) -> Rules:
+        doc = self._category(category_code)
         limits = taxonomy.limit_seconds(doc) if doc else {}
-        return Rules(calendar or self._calendar(), limits, self._reopen_days())
+        return Rules(self._calendar(), limits, self._reopen_days())
 
     def _attach(self, ids: list[str], caller: Caller, case_id: str, session) -> None:
         """The caller's own unused uploads go with this step (all of them, or nothing)."""

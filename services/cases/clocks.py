@@ -56,7 +56,7 @@ class Clocks(DeadLetterMixin, LoopRpc, CasesBase):
         doc = self.store.case(event["payload"]["case_id"], session=session)
         if doc is None or doc["state"] != rules_of.REPORTED or doc.get("possible_duplicates"):
             return
-        category = self.store.category(doc["category"], session=session) or {}
+        category = self._category(doc["category"]) or {}
         if not category.get("auto_dispatch", True):
             return
         rules = self._rules(doc["category"])
@@ -137,14 +137,11 @@ class Clocks(DeadLetterMixin, LoopRpc, CasesBase):
         payload = event["payload"]
         at = datetime.fromisoformat(payload["at"])
         counts = figures.increments(event["type"], payload)
-        if counts:
-            self.store.tally(
-                payload["grid_code"],
-                payload.get("grid_name"),
-                figures.month_of(at),
-                counts,
-                session,
-            )
+        if counts:  # the grid's tally and each division's it lies in
+            month = figures.month_of(at)
+            for code, parent in figures.rollups(payload["grid_code"]):
+                name = payload.get("grid_name") if code == payload["grid_code"] else None
+                self.store.tally(code, parent, name, month, counts, session)
 
     @consumes("cases", CASE_REPORTED)
     def tally_reported(self, event, session):

@@ -43,6 +43,22 @@ ADDS = {
 }
 
 
+def areas(grid_code: str) -> list[str]:
+    """Every code a grid lies under, from the province down to the grid itself (province,
+    city, county, town, village, then each grid level). Tallies are rolled up to each, and the
+    public board's entries are found by any of them."""
+    found = [grid_code[:n] for n in (2, 4, 6, 9, 12) if len(grid_code) >= n]
+    parts = grid_code.split("-")
+    found += ["-".join(parts[:i]) for i in range(2, len(parts) + 1)]
+    return list(dict.fromkeys(found))
+
+
+def rollups(grid_code: str) -> list[tuple[str, str]]:
+    """(code, parent) of every tally an event on `grid_code` adds to."""
+    codes = areas(grid_code)
+    return [(code, codes[i - 1] if i else "") for i, code in enumerate(codes)]
+
+
 def month_of(at: datetime) -> str:
     return at.astimezone(SHANGHAI).strftime("%Y-%m")
 
@@ -64,41 +80,33 @@ def increments(event_type: str, payload: Mapping[str, Any]) -> dict[str, int]:
     return out
 
 
-def child_of(prefix: str, code: str) -> str:
-    """The row a grid's figures go to under `prefix`: one level below it (county → towns →
-    villages → level-1 grids → …), or the grid itself."""
-    if len(prefix) < 6:
-        return code[:6]
-    if len(prefix) < 9:
-        return code[:9]
-    if len(prefix) < 12:
-        return code[:12]
-    depth = prefix.count("-") + 1
-    parts = code.split("-")
-    return "-".join(parts[: depth + 1])
-
-
 def rows(
-    tallies: Iterable[Mapping[str, Any]], prefix: str, start: str, end: str, by: str
+    own: Iterable[Mapping[str, Any]],
+    children: Iterable[Mapping[str, Any]],
+    start: str,
+    end: str,
+    by: str,
 ) -> tuple[list[dict[str, Any]], dict[str, Any]]:
-    """Rows by `by` (grid | category | source | month) for months start..end, and the total."""
+    """Rows by `by` (grid | category | source | month) for months start..end, and the total:
+    `own` are the tallies rolled up to the asked code, `children` those one level below it
+    (the rows by grid). A grid with nothing below it is its own only row."""
+    own = [t for t in own if start <= t["month"] <= end]
+    children = [t for t in children if start <= t["month"] <= end]
     sums: dict[str, dict[str, int]] = defaultdict(lambda: dict.fromkeys(COUNTS, 0))
     names: dict[str, str] = {}
     total = dict.fromkeys(COUNTS, 0)
-    for tally in tallies:
-        if not (start <= tally["month"] <= end and tally["grid_code"].startswith(prefix)):
-            continue
+    for tally in own:
         _add(total, tally.get("n") or {})
-        if by == "grid":
-            key = child_of(prefix, tally["grid_code"])
-            _add(sums[key], tally.get("n") or {})
-            if key == tally["grid_code"] and tally.get("grid_name"):
-                names[key] = tally["grid_name"]
-        elif by == "month":
+        if by == "month":
             _add(sums[tally["month"]], tally.get("n") or {})
-        else:
+        elif by in ("category", "source"):
             for key, counts in (tally.get(by) or {}).items():
                 _add(sums[key], counts)
+    if by == "grid":
+        for tally in children or own:
+            _add(sums[tally["code"]], tally.get("n") or {})
+            if tally.get("grid_name"):
+                names[tally["code"]] = tally["grid_name"]
     out = [{"key": key, "name": names.get(key), **rates(c)} for key, c in sorted(sums.items())]
     return out, rates(total)
 

@@ -43,6 +43,7 @@ class CatalogueRpc(CasesBase):
         doc = taxonomy.record(data, self._now(), caller.actor)
         if not self.store.insert_category(doc):
             raise AlreadyExists(details={"code": data["code"]})
+        self._catalogue_changed()
         return taxonomy.view(doc)
 
     @cases_rpc
@@ -59,12 +60,13 @@ class CatalogueRpc(CasesBase):
         doc = taxonomy.record(changes, self._now(), caller.actor, current)
         if not self.store.replace_category(doc, current["version"]):
             raise Conflict(details={"current": taxonomy.view(self.store.category(code) or doc)})
+        self._catalogue_changed()
         return taxonomy.view(doc)
 
     @cases_rpc
     def get_calendar(self) -> dict:
         """The working calendar: hours of a working day, holidays, weekend days worked."""
-        return self._calendar().doc()
+        return self._stored_calendar().doc()
 
     @cases_rpc
     def put_calendar(self, data: dict, *, caller: Caller) -> dict:
@@ -79,7 +81,8 @@ class CatalogueRpc(CasesBase):
         doc = calendar.doc()
         doc["updated_by"] = caller.actor
         if not self.store.put_calendar(doc, data["version"]):
-            raise Conflict(details={"current": self._calendar().doc()})
+            raise Conflict(details={"current": self._stored_calendar().doc()})
+        self._catalogue_changed()
         return calendar.doc()
 
     @cases_rpc

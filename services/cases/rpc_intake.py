@@ -27,7 +27,7 @@ from contracts.errors import (
 )
 from contracts.roles import CASE_INTAKE_CLIENTS, CASE_STAFF, GRID_STAFF
 from services.cases import case as rules_of
-from services.cases import photos, taxonomy, views, writes
+from services.cases import photos, storage, taxonomy, views, writes
 from services.cases.base import CONTACT, TRUSTED, CasesBase, cases_rpc
 from services.cases.case import Step
 from services.cases.workclock import SHANGHAI
@@ -47,6 +47,13 @@ def metres(a: dict, b: dict) -> float:
         + math.cos(lat1) * math.cos(lat2) * math.sin((lon2 - lon1) / 2) ** 2
     )
     return 2 * 6_371_000 * math.asin(math.sqrt(h))
+
+
+def cells_around(location: dict) -> list[str]:
+    """The map cell of a point and its eight neighbours: every point within 50 m lies in
+    one of them (a cell is 0.001° square, about 96 m × 111 m here)."""
+    x, y = storage.cell_index(location)
+    return [f"{x + dx}:{y + dy}" for dx in (-1, 0, 1) for dy in (-1, 0, 1)]
 
 
 def source_of(data: dict, caller: Caller) -> str:
@@ -104,8 +111,7 @@ class IntakeRpc(CasesBase):
 
         def execute(session):
             now = self._now()
-            calendar = self._calendar()
-            rules = self._rules(category["_id"], calendar)
+            rules = self._rules(category["_id"])
             day = now.astimezone(SHANGHAI).strftime("%Y%m%d")
             number = f"AJ{day}{self.store.next_number(day):04d}"
             found = self._duplicates(category["_id"], place.get("location"), now)
@@ -150,7 +156,7 @@ class IntakeRpc(CasesBase):
 
     # --- where --------------------------------------------------------------------------
     def _category_for_report(self, code: str) -> dict:
-        doc = self.store.category(code)
+        doc = self._category(code)
         if doc is None or doc.get("retired"):
             raise ValidationFailed(details={"category": f"no category {code!r} in use"})
         return doc
@@ -207,8 +213,8 @@ class IntakeRpc(CasesBase):
         since = now - timedelta(hours=DUPLICATE_HOURS)
         near = [
             d
-            for d in self.store.open_of_category_since(category, since)
-            if d.get("location") and metres(d["location"], location) <= DUPLICATE_METRES
+            for d in self.store.open_near(category, cells_around(location), since)
+            if metres(d["location"], location) <= DUPLICATE_METRES
         ]
         return sorted(near, key=lambda d: metres(d["location"], location))[:5]
 

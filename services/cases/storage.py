@@ -25,6 +25,7 @@ from pymongo.errors import DuplicateKeyError
 
 from contracts.scope import prefix_range
 from services.cases import taxonomy
+from services.cases.figures import areas
 from services.kit.commands import Commands
 from services.kit.mongo import MongoProvider, in_transaction
 
@@ -42,18 +43,15 @@ def assignee_key(assignee: dict | None) -> str | None:
     return f"unit:{assignee.get('level')}:{assignee.get('code')}"
 
 
-def areas(grid_code: str) -> list[str]:
-    """Every code a grid lies under (county, town, village, each grid level): the public
-    board is read by any of them with one equality on a multikey index."""
-    found = [grid_code[:n] for n in (6, 9, 12) if len(grid_code) >= n]
-    parts = grid_code.split("-")
-    for i in range(2, len(parts) + 1):
-        found.append("-".join(parts[:i]))
-    return found
+def cell_index(location: dict) -> tuple[int, int]:
+    """The 0.001° map cell a point lies in (duplicates are looked for in the cells around)."""
+    return int(location["lon"] * 1000 // 1), int(location["lat"] * 1000 // 1)
 
 
 def _stored(doc: dict) -> dict:
-    return {**doc, "assignee_key": assignee_key(doc.get("assignee"))}
+    location = doc.get("location")
+    cell = "{}:{}".format(*cell_index(location)) if location else None
+    return {**doc, "assignee_key": assignee_key(doc.get("assignee")), "cell": cell}
 
 
 class CaseStore(Protocol):
@@ -89,7 +87,7 @@ class CaseStore(Protocol):
     def cases_alerting(self, prefix: str, skip: int, limit: int) -> list[dict]: ...
     def cases_held_by(self, keys: list[str], skip: int, limit: int) -> list[dict]: ...
     def cases_followed(self, actor: str, skip: int, limit: int) -> list[dict]: ...
-    def open_of_category_since(self, category: str, since: datetime) -> list[dict]: ...
+    def open_near(self, category: str, cells: list[str], since: datetime) -> list[dict]: ...
     def due_reminders(self, now: datetime, limit: int) -> list[dict]: ...
     def due_overdue(self, now: datetime, limit: int) -> list[dict]: ...
     def claim_reminder(self, case_id: str, remind_at: datetime, session: ClientSession) -> bool: ...
@@ -114,9 +112,16 @@ class CaseStore(Protocol):
 
     # figures and the public board
     def tally(
-        self, grid_code: str, grid_name: str | None, month: str, counts: dict[str, int], session
+        self,
+        code: str,
+        parent: str,
+        grid_name: str | None,
+        month: str,
+        counts: dict[str, int],
+        session,
     ) -> None: ...
-    def tallies_under(self, prefix: str) -> list[dict]: ...
+    def tallies_of(self, code: str) -> list[dict]: ...
+    def tallies_below(self, code: str) -> list[dict]: ...
     def put_board(self, doc: dict, session: ClientSession) -> None: ...
     def drop_board(self, case_id: str, session: ClientSession) -> None: ...
     def board_under(self, code: str, skip: int, limit: int) -> list[dict]: ...
@@ -144,12 +149,14 @@ class MongoCaseStore:
         c.create_index([("assignee_key", ASCENDING), ("created_at", DESCENDING)])
         c.create_index([("followers", ASCENDING), ("created_at", DESCENDING)])
         c.create_index([("alert", ASCENDING), ("grid_code", ASCENDING)], sparse=True)
-        c.create_index([("category", ASCENDING), ("created_at", DESCENDING)])
+        c.create_index([("category", ASCENDING), ("cell", ASCENDING)])
+        c.create_index([("created_at", DESCENDING)])
         c.create_index([("due_remind", ASCENDING)], sparse=True)
         c.create_index([("due_overdue", ASCENDING)], sparse=True)
         self.timeline_log.create_index([("case_id", ASCENDING), ("seq", ASCENDING)], unique=True)
         self.photo_list.create_index([("case_id", ASCENDING)])
-        self.tally_list.create_index([("grid_code", ASCENDING), ("month", ASCENDING)])
+        self.tally_list.create_index([("code", ASCENDING), ("month", ASCENDING)])
+        self.tally_list.create_index([("parent", ASCENDING), ("month", ASCENDING)])
         self.board_list.create_index([("areas", ASCENDING), ("closed_at", DESCENDING)])
         self.seed_categories()
 
@@ -265,10 +272,15 @@ class MongoCaseStore:
     def cases_followed(self, actor: str, skip: int, limit: int) -> list[dict]:
         return self._page({"followers": actor}, skip, limit)
 
-    def open_of_category_since(self, category: str, since: datetime) -> list[dict]:
-        query = {"category": category, "created_at": {"$gte": since}}
+    def open_near(self, category: str, cells: list[str], since: datetime) -> list[dict]:
+        """Open cases of a category in these map cells reported since `since`."""
+        query = {"category": category, "cell": {"$in": cells}}
         fields = {"state": 1, "location": 1, "number": 1, "title": 1, "created_at": 1}
-        return [d for d in self.case_list.find(query, fields) if d["state"] in OPEN]
+        return [
+            d
+            for d in self.case_list.find(query, fields)
+            if d["state"] in OPEN and d["created_at"] >= since
+        ]
 
     def due_reminders(self, now: datetime, limit: int) -> list[dict]:
         query = {"due_remind": {"$lte": now}}
@@ -355,22 +367,29 @@ class MongoCaseStore:
 
     # --- figures and the board -----------------------------------------------------------
     def tally(
-        self, grid_code: str, grid_name: str | None, month: str, counts: dict[str, int], session
+        self,
+        code: str,
+        parent: str,
+        grid_name: str | None,
+        month: str,
+        counts: dict[str, int],
+        session,
     ) -> None:
-        self.tally_list.update_one(
-            {"_id": f"{grid_code}|{month}"},
-            {
-                "$inc": counts,
-                "$set": {"grid_name": grid_name},
-                "$setOnInsert": {"grid_code": grid_code, "month": month},
-            },
-            upsert=True,
-            session=session,
-        )
+        """Add to the month's tally of `code` (a grid, or a division it lies in)."""
+        update: dict[str, Any] = {
+            "$inc": counts,
+            "$setOnInsert": {"code": code, "parent": parent, "month": month},
+        }
+        if grid_name:
+            update["$set"] = {"grid_name": grid_name}
+        self.tally_list.update_one({"_id": f"{code}|{month}"}, update, upsert=True, session=session)
 
-    def tallies_under(self, prefix: str) -> list[dict]:
-        query = {"grid_code": prefix_range(prefix)} if prefix else {}
-        return list(self.tally_list.find(query))
+    def tallies_of(self, code: str) -> list[dict]:
+        return list(self.tally_list.find({"code": code}))
+
+    def tallies_below(self, code: str) -> list[dict]:
+        """The tallies one level below `code` (its towns, villages, grids…)."""
+        return list(self.tally_list.find({"parent": code}))
 
     def put_board(self, doc: dict, session: ClientSession) -> None:
         self.board_list.replace_one(

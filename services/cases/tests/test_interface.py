@@ -97,7 +97,11 @@ def test_a_report_is_located_triaged_handled_verified_rated_and_shown(world):
         assert len(world.events(name)) == 1, name
     assert world.events("case_closed")[0]["payload"]["handler_id"] == "u-a"
     # figures and the public board follow from the events
-    board = wait_for(lambda: (b := cases.board({"grid_code": VILLAGE}))["items"] and b)
+    board = wait_for(
+        lambda: (b := cases.board({"grid_code": VILLAGE}))["items"]
+        and b["items"][0]["rating"] == 5
+        and b
+    )
     entry = board["items"][0]
     assert entry["number"] == case["number"] and entry["rating"] == 5
     assert entry["point"] == [120.9408, 30.5205]  # the grid's centre, not the reported point

@@ -56,37 +56,67 @@ def _event(kind, **extra):
     return {"category": "noise", "source": "resident", **extra}
 
 
-def test_figures_add_events_up_by_grid_category_and_rates():
+def tallied(happenings):
+    """The tally documents the service's consumer would hold after these events."""
     tallies = {}
-    happenings = [
-        ("330424001001-001-01", "2026-03", "case_reported", {}),
-        ("330424001001-001-01", "2026-03", "case_registered", {}),
-        ("330424001001-001-01", "2026-03", "case_handled", {}),
-        ("330424001001-001-01", "2026-03", "case_returned", {}),
-        ("330424001001-001-01", "2026-03", "case_handled", {}),
-        ("330424001001-001-01", "2026-04", "case_closed", {"on_time": True}),
-        ("330424001001-001-01", "2026-04", "case_evaluated", {"rating": 4}),
-        ("330424001001-002", "2026-04", "case_reported", {}),
-        ("330424001001-002", "2026-04", "case_closed", {"on_time": False}),
-        ("330424001001-002", "2026-04", "case_evaluated", {"rating": 2}),
-        ("330424104201-001", "2026-04", "case_reported", {}),  # another village
-    ]
     for grid, month, kind, extra in happenings:
-        doc = tallies.setdefault((grid, month), {"grid_code": grid, "month": month})
-        for key, n in figures.increments(kind, _event(kind, **extra)).items():
-            node = doc
-            *path, last = key.split(".")
-            for part in path:
-                node = node.setdefault(part, {})
-            node[last] = node.get(last, 0) + n
-    rows, total = figures.rows(tallies.values(), "330424001001", "2026-01", "2026-12", "grid")
+        for code, parent in figures.rollups(grid):
+            doc = tallies.setdefault(
+                (code, month), {"code": code, "parent": parent, "month": month}
+            )
+            for key, n in figures.increments(kind, _event(kind, **extra)).items():
+                node = doc
+                *path, last = key.split(".")
+                for part in path:
+                    node = node.setdefault(part, {})
+                node[last] = node.get(last, 0) + n
+    return list(tallies.values())
+
+
+def test_every_event_rolls_up_to_each_division_and_grid_level():
+    assert figures.rollups("330424001001-001-01") == [
+        ("33", ""),
+        ("3304", "33"),
+        ("330424", "3304"),
+        ("330424001", "330424"),
+        ("330424001001", "330424001"),
+        ("330424001001-001", "330424001001"),
+        ("330424001001-001-01", "330424001001-001"),
+    ]
+
+
+def test_figures_add_events_up_by_grid_category_and_rates():
+    tallies = tallied(
+        [
+            ("330424001001-001-01", "2026-03", "case_reported", {}),
+            ("330424001001-001-01", "2026-03", "case_registered", {}),
+            ("330424001001-001-01", "2026-03", "case_handled", {}),
+            ("330424001001-001-01", "2026-03", "case_returned", {}),
+            ("330424001001-001-01", "2026-03", "case_handled", {}),
+            ("330424001001-001-01", "2026-04", "case_closed", {"on_time": True}),
+            ("330424001001-001-01", "2026-04", "case_evaluated", {"rating": 4}),
+            ("330424001001-002", "2026-04", "case_reported", {}),
+            ("330424001001-002", "2026-04", "case_closed", {"on_time": False}),
+            ("330424001001-002", "2026-04", "case_evaluated", {"rating": 2}),
+            ("330424104201-001", "2026-04", "case_reported", {}),  # another village
+        ]
+    )
+
+    def under(code, start, end, by):
+        own = [t for t in tallies if t["code"] == code]
+        below = [t for t in tallies if t["parent"] == code]
+        return figures.rows(own, below, start, end, by)
+
+    rows, total = under("330424001001", "2026-01", "2026-12", "grid")
     assert [r["key"] for r in rows] == ["330424001001-001", "330424001001-002"]
     assert (total["received"], total["closed"], total["handled"], total["returned"]) == (2, 2, 2, 1)
     assert total["on_time_rate"] == 0.5 and total["return_rate"] == 0.5
     assert total["satisfaction"] == 3.0
-    march, _ = figures.rows(tallies.values(), "330424001001", "2026-03", "2026-03", "month")
+    march, _ = under("330424001001", "2026-03", "2026-03", "month")
     assert [(r["key"], r["received"], r["closed"]) for r in march] == [("2026-03", 1, 0)]
-    by_source, _ = figures.rows(tallies.values(), "330424", "2026-01", "2026-12", "source")
+    by_source, _ = under("330424", "2026-01", "2026-12", "source")
     assert by_source == [{**by_source[0], "key": "resident", "received": 3}]
-    towns, _ = figures.rows(tallies.values(), "330424", "2026-01", "2026-12", "grid")
-    assert [r["key"] for r in towns] == ["330424001", "330424104"]
+    towns, county = under("330424", "2026-01", "2026-12", "grid")
+    assert [r["key"] for r in towns] == ["330424001", "330424104"] and county["received"] == 3
+    alone, _ = under("330424001001-002", "2026-01", "2026-12", "grid")
+    assert [(r["key"], r["closed"]) for r in alone] == [("330424001001-002", 1)]
