@@ -281,6 +281,10 @@ class FiguresQuery(Schema):
     )
 
 
+class CaseExportQuery(Schema):
+    grid_code = fields.String(validate=GRID_CODE)
+
+
 class BoardQuery(Schema):
     grid_code = fields.String(validate=GRID_CODE)
     limit = fields.Integer(validate=validate.Range(min=1, max=50), load_default=20)

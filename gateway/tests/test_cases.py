@@ -302,3 +302,28 @@ def test_figures_are_for_staff_and_the_board_for_everyone(client, rpc, bearer):
     assert (
         call.args == ({"grid_code": "330424001001", "limit": 20},) and "caller" not in call.kwargs
     )
+
+
+def test_exports_are_for_staff_and_come_as_a_file(client, rpc, bearer):
+    assert_error(client.get("/api/v1/case-exports", headers=bearer("resident")), 403, "forbidden")
+    rpc.answer(
+        "cases",
+        "export_cases",
+        {
+            "filename": "cases-330424001001.csv",
+            "content_type": "text/csv; charset=utf-8",
+            "content_b64": base64.b64encode("\ufeff编号\n".encode()).decode(),
+            "rows": 0,
+        },
+    )
+    answer = client.get(
+        "/api/v1/case-exports?grid_code=330424001001", headers=bearer("community_admin")
+    )
+    assert answer.status_code == 200 and answer.data.decode().startswith("\ufeff编号")
+    assert "attachment" in answer.headers["Content-Disposition"]
+    assert rpc.last("cases", "export_cases").args == ("330424001001",)
+    assert_error(
+        client.get("/api/v1/case-exports?grid_code=x", headers=bearer("community_admin")),
+        400,
+        "validation_failed",
+    )

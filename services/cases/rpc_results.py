@@ -4,6 +4,9 @@ by grid, category, source and month, and the anonymous case list outside clients
 
 from __future__ import annotations
 
+import base64
+import csv
+import io
 import os
 import time
 from datetime import datetime, timedelta
@@ -17,12 +20,29 @@ from services.cases import case as rules_of
 from services.cases import figures, views
 from services.cases.base import CasesBase, cases_rpc, page_skip
 from services.cases.workclock import SHANGHAI
+from services.kit.cells import csv_row
 from services.kit.inputs import load
 
 # The public board and its figures change when a case closes; a few seconds' staleness
 # keeps a busy board off the database (the gateway adds 5 minutes of HTTP caching).
 BOARD_CACHE_SECONDS = float(os.environ.get("CASES_BOARD_CACHE_SECONDS", "5"))
 OPEN311_CLOSED = rules_of.DONE + rules_of.ENDED
+EXPORT_ROWS = 10_000
+EXPORT_COLUMNS = [
+    "编号",
+    "标题",
+    "类别",
+    "状态",
+    "来源",
+    "网格编码",
+    "网格",
+    "承办层级",
+    "上报时间",
+    "办结时间",
+    "按时办结",
+    "评价",
+    "督办",
+]
 
 
 def this_year(now: datetime) -> tuple[str, str]:
@@ -109,6 +129,54 @@ class ResultsRpc(CasesBase):
             }
 
         return self._cached(("figures", prefix, start, end, q["by"]), make)
+
+    @cases_rpc
+    def export_cases(self, grid_code: str | None = None, *, caller: Caller) -> dict:
+        """Every case under a grid code in the caller's scopes (newest first, at most
+        EXPORT_ROWS) as CSV, UTF-8 with BOM: {filename, content_type, content_b64, rows}.
+        Cells that a spreadsheet would read as formulas stay text (services/kit/cells)."""
+        if not (caller.is_trusted or caller.has_role(*CASE_STAFF)):
+            raise Forbidden(details={"required_roles": list(CASE_STAFF)})
+        if grid_code:
+            caller.require_visible(grid_code, "grid_code")
+        found: list[dict] = []
+        for prefix in caller.prefixes(grid_code):
+            found += self.store.cases_under(
+                prefix, state=None, category=None, skip=0, limit=EXPORT_ROWS
+            )
+        found.sort(key=lambda d: d["created_at"], reverse=True)
+        out = io.StringIO()
+        out.write("\ufeff")
+        writer = csv.writer(out)
+        writer.writerow(EXPORT_COLUMNS)
+        for doc in found[:EXPORT_ROWS]:
+            line = views.line(doc)
+            steps = doc.get("steps") or {}
+            writer.writerow(
+                csv_row(
+                    [
+                        line["number"],
+                        line["title"],
+                        line["category_name"],
+                        line["state_zh"],
+                        line["source_zh"],
+                        line["grid_code"],
+                        line["grid_name"] or "",
+                        line["level_zh"],
+                        views.iso(steps.get("reported_at")) or "",
+                        views.iso(steps.get("closed_at")) or "",
+                        {True: "是", False: "否"}.get(doc.get("on_time"), ""),
+                        doc.get("rating") or "",
+                        "是" if doc.get("supervised") else "",
+                    ]
+                )
+            )
+        return {
+            "filename": f"cases-{grid_code or 'all'}.csv",
+            "content_type": "text/csv; charset=utf-8",
+            "content_b64": base64.b64encode(out.getvalue().encode("utf-8")).decode(),
+            "rows": min(len(found), EXPORT_ROWS),
+        }
 
     # --- what outside clients read (Open311, through the gateway's adapter) -----------------
     @cases_rpc

@@ -98,9 +98,11 @@ def test_a_report_is_located_triaged_handled_verified_rated_and_shown(world):
     assert world.events("case_closed")[0]["payload"]["handler_id"] == "u-a"
     # figures and the public board follow from the events
     board = wait_for(
-        lambda: (b := cases.board({"grid_code": VILLAGE}))["items"]
-        and b["items"][0]["rating"] == 5
-        and b
+        lambda: (
+            (b := cases.board({"grid_code": VILLAGE}))["items"]
+            and b["items"][0]["rating"] == 5
+            and b
+        )
     )
     entry = board["items"][0]
     assert entry["number"] == case["number"] and entry["rating"] == 5
@@ -322,3 +324,18 @@ def test_a_report_from_a_visit_links_the_visit_and_household(world):
             caller=OUTSIDER,
         )
     assert L1 and L2  # the grid codes used above are the fixture's
+
+
+def test_an_export_holds_only_the_callers_grids_and_keeps_formulas_as_text(world):
+    import base64
+
+    world.report(description='=HYPERLINK("http://x")', title="=1+1", client_id="export-0001")
+    out = world.cases.export_cases(VILLAGE, caller=LEADER)
+    text = base64.b64decode(out["content_b64"]).decode("utf-8")
+    assert text.startswith("\ufeff编号") and out["rows"] == 1
+    assert "'=1+1" in text
+    with pytest.raises(NotFound):
+        world.cases.export_cases(VILLAGE, caller=OUTSIDER)
+    assert world.cases.export_cases(caller=OUTSIDER)["rows"] == 0
+    with pytest.raises(Forbidden):
+        world.cases.export_cases(VILLAGE, caller=RESIDENT)
