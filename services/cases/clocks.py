@@ -1,6 +1,6 @@
 """What the service does on its own: triage of new reports (register and dispatch where the
 category allows), reminders before a step's limit, escalation and 督办 when it runs out, and
-the figures and public board kept from its own events.
+folding the figures.
 
 Correct with any number of instances running:
 - a reminder is claimed by a conditional update (`claim_reminder` unsets the instant it was
@@ -8,30 +8,22 @@ Correct with any number of instances running:
   transaction;
 - an overdue step moves the case through the one write path, whose replace is conditional on
   the version it was judged from: a second instance matches nothing and lets it be;
-- triage, tallies and the board are `@consumes` handlers (SERVICE_POOL: one instance gets
-  each event, and `Inbox.once` applies each event id once).
+- triage is a `@consumes` handler (SERVICE_POOL: one instance gets each event, and
+  `Inbox.once` applies each event id once);
+- figures: every write leaves insert-only deltas beside the case (no hot document in the
+  request path); a timer folds them into the tallies and removes them in one transaction,
+  so a delta counts once whichever instance folds it.
 """
 
 from __future__ import annotations
 
 import logging
 import os
-from datetime import datetime
 
 from nameko.rpc import rpc
 from nameko.timer import timer
 
-from contracts.cases import (
-    CASE_CANCELLED,
-    CASE_CLOSED,
-    CASE_ESCALATED,
-    CASE_EVALUATED,
-    CASE_HANDLED,
-    CASE_REGISTERED,
-    CASE_REOPENED,
-    CASE_REPORTED,
-    CASE_RETURNED,
-)
+from contracts.cases import CASE_REPORTED
 from contracts.errors import Conflict
 from services.cases import case as rules_of
 from services.cases import figures, views, writes
@@ -42,6 +34,8 @@ from services.kit.consumer import DeadLetterMixin, consumes
 
 log = logging.getLogger(__name__)
 CLOCK_SECONDS = float(os.environ.get("CASES_CLOCK_SECONDS", "20"))
+FIGURES_SECONDS = float(os.environ.get("CASES_FIGURES_SECONDS", "2"))
+FOLD_BATCH = 500  # deltas per transaction (SecantusDB slows sharply past ~1,000 documents)
 BATCH = 100
 ESCALATING = (rules_of.DISPATCHED, HANDLING, ESCALATED)
 
@@ -132,62 +126,41 @@ class Clocks(DeadLetterMixin, LoopRpc, CasesBase):
             return 0  # another instance (or a person) moved it first
         return 1
 
-    # --- figures and the board, from our own events ------------------------------------------
-    def _tally(self, event, session) -> None:
-        payload = event["payload"]
-        at = datetime.fromisoformat(payload["at"])
-        counts = figures.increments(event["type"], payload)
-        if counts:  # the grid's tally and each division's it lies in
-            month = figures.month_of(at)
-            for code, parent in figures.rollups(payload["grid_code"]):
-                name = payload.get("grid_name") if code == payload["grid_code"] else None
-                self.store.tally(code, parent, name, month, counts, session)
+    # --- figures: the deltas each write left, folded into the tallies ------------------------
+    @timer(interval=FIGURES_SECONDS)
+    def fold_tick(self):
+        try:
+            while self.fold_figures() >= FOLD_BATCH:
+                pass
+        except Exception:  # the next tick tries again; nothing was half-folded
+            log.exception("folding case figures failed; trying again next tick")
 
-    @consumes("cases", CASE_REPORTED)
-    def tally_reported(self, event, session):
-        self._tally(event, session)
+    @rpc
+    def fold_figures(self) -> int:
+        """Fold up to FOLD_BATCH pending deltas into the tallies of every grid and division
+        they lie under, in one transaction that also removes them: each delta counts once
+        (two instances folding the same deltas conflict, and the retry finds them gone)."""
 
-    @consumes("cases", CASE_REGISTERED)
-    def tally_registered(self, event, session):
-        self._tally(event, session)
+        def work(session) -> int:
+            deltas = self.store.pending_deltas(FOLD_BATCH, session)
+            if not deltas:
+                return 0
+            sums: dict[tuple[str, str, str], dict[str, int]] = {}
+            names: dict[str, str] = {}
+            for delta in deltas:
+                for code, parent in figures.rollups(delta["grid_code"]):
+                    into = sums.setdefault((code, parent, delta["month"]), {})
+                    for key, n in delta["counts"].items():
+                        into[key] = into.get(key, 0) + n
+                if delta.get("grid_name"):
+                    names[delta["grid_code"]] = delta["grid_name"]
+            for (code, parent, month), counts in sums.items():
+                self.store.tally(code, parent, names.get(code), month, counts, session)
+            if self.store.drop_deltas([d["_id"] for d in deltas], session) != len(deltas):
+                raise Conflict(details={"deltas": "folded meanwhile"})
+            return len(deltas)
 
-    @consumes("cases", CASE_CANCELLED)
-    def tally_cancelled(self, event, session):
-        self._tally(event, session)
-
-    @consumes("cases", CASE_HANDLED)
-    def tally_handled(self, event, session):
-        self._tally(event, session)
-
-    @consumes("cases", CASE_RETURNED)
-    def tally_returned(self, event, session):
-        self._tally(event, session)
-
-    @consumes("cases", CASE_ESCALATED)
-    def tally_escalated(self, event, session):
-        self._tally(event, session)
-
-    @consumes("cases", CASE_CLOSED)
-    def on_closed(self, event, session):
-        self._tally(event, session)
-        self._board(event["payload"]["case_id"], session)
-
-    @consumes("cases", CASE_EVALUATED)
-    def on_evaluated(self, event, session):
-        self._tally(event, session)
-        self._board(event["payload"]["case_id"], session)
-
-    @consumes("cases", CASE_REOPENED)
-    def on_reopened(self, event, session):
-        self._tally(event, session)
-        self.store.drop_board(event["payload"]["case_id"], session)
-
-    def _board(self, case_id: str, session) -> None:
-        """The case's public entry as it is now (closed or evaluated), else none."""
-        doc = self.store.case(case_id, session=session)
-        if doc is None or doc["state"] not in rules_of.DONE:
-            return
-        steps = doc["steps"]
-        start = steps.get("dispatched_at") or steps["reported_at"]
-        seconds = self._calendar().between(start, steps["closed_at"])
-        self.store.put_board(views.board_entry(doc, seconds), session)
+        try:
+            return self.store.transaction(work)
+        except Conflict:
+            return 0

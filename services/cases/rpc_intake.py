@@ -27,7 +27,7 @@ from contracts.errors import (
 )
 from contracts.roles import CASE_INTAKE_CLIENTS, CASE_STAFF, GRID_STAFF
 from services.cases import case as rules_of
-from services.cases import photos, storage, taxonomy, views, writes
+from services.cases import photos, taxonomy, views, writes
 from services.cases.base import CONTACT, TRUSTED, CasesBase, cases_rpc
 from services.cases.case import Step
 from services.cases.workclock import SHANGHAI
@@ -47,13 +47,6 @@ def metres(a: dict, b: dict) -> float:
         + math.cos(lat1) * math.cos(lat2) * math.sin((lon2 - lon1) / 2) ** 2
     )
     return 2 * 6_371_000 * math.asin(math.sqrt(h))
-
-
-def cells_around(location: dict) -> list[str]:
-    """The map cell of a point and its eight neighbours: every point within 50 m lies in
-    one of them (a cell is 0.001° square, about 96 m × 111 m here)."""
-    x, y = storage.cell_index(location)
-    return [f"{x + dx}:{y + dy}" for dx in (-1, 0, 1) for dy in (-1, 0, 1)]
 
 
 def source_of(data: dict, caller: Caller) -> str:
@@ -213,7 +206,7 @@ class IntakeRpc(CasesBase):
         since = now - timedelta(hours=DUPLICATE_HOURS)
         near = [
             d
-            for d in self.store.open_near(category, cells_around(location), since)
+            for d in self.store.open_near(category, location, since)
             if metres(d["location"], location) <= DUPLICATE_METRES
         ]
         return sorted(near, key=lambda d: metres(d["location"], location))[:5]

@@ -72,7 +72,9 @@ class LoopRpc(CasesBase):
         self._attach(list(step.photos), caller, current["_id"], session)
         entry = rules_of.entry(current, after, action, caller, now, step)
         try:
-            writes.move(self.store, self.outbox, session, current, after, [entry], events)
+            writes.move(
+                self.store, self.outbox, session, current, after, [entry], events, rules.calendar
+            )
         except Conflict:
             raise self._stale(current["_id"], caller) from None
         if other is not None:

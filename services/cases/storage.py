@@ -6,7 +6,8 @@ same case at once cannot both win (the second matches nothing: Conflict). Timeli
 are only ever inserted (`append_timeline`); nothing updates or deletes them.
 
 Collections: cases, timeline, categories, calendar, photos (+ GridFS bucket `photos`),
-tallies (figures per grid and month), board (the public 晒单 entries), counters (case
+tallies (figures per grid, division and month), tally_deltas (what writes add to
+them, folded by a timer), board (the public 晒单 entries), counters (case
 numbers), commands, outbox, processed_events, dead_letters.
 """
 
@@ -48,10 +49,22 @@ def cell_index(location: dict) -> tuple[int, int]:
     return int(location["lon"] * 1000 // 1), int(location["lat"] * 1000 // 1)
 
 
+def cells_around(location: dict) -> list[str]:
+    """The map cell of a point and its eight neighbours: every point within 50 m of it lies
+    in one of them (a cell is 0.001° square, about 96 m × 111 m here)."""
+    x, y = cell_index(location)
+    return [f"{x + dx}:{y + dy}" for dx in (-1, 0, 1) for dy in (-1, 0, 1)]
+
+
 def _stored(doc: dict) -> dict:
+    """The case as kept: with the keys its lists and the duplicate check look it up by (a
+    case keeps the cells around it, so a report finds it with one equality)."""
     location = doc.get("location")
-    cell = "{}:{}".format(*cell_index(location)) if location else None
-    return {**doc, "assignee_key": assignee_key(doc.get("assignee")), "cell": cell}
+    return {
+        **doc,
+        "assignee_key": assignee_key(doc.get("assignee")),
+        "near": cells_around(location) if location else [],
+    }
 
 
 class CaseStore(Protocol):
@@ -87,7 +100,7 @@ class CaseStore(Protocol):
     def cases_alerting(self, prefix: str, skip: int, limit: int) -> list[dict]: ...
     def cases_held_by(self, keys: list[str], skip: int, limit: int) -> list[dict]: ...
     def cases_followed(self, actor: str, skip: int, limit: int) -> list[dict]: ...
-    def open_near(self, category: str, cells: list[str], since: datetime) -> list[dict]: ...
+    def open_near(self, category: str, location: dict, since: datetime) -> list[dict]: ...
     def due_reminders(self, now: datetime, limit: int) -> list[dict]: ...
     def due_overdue(self, now: datetime, limit: int) -> list[dict]: ...
     def claim_reminder(self, case_id: str, remind_at: datetime, session: ClientSession) -> bool: ...
@@ -120,6 +133,9 @@ class CaseStore(Protocol):
         counts: dict[str, int],
         session,
     ) -> None: ...
+    def add_deltas(self, deltas: list[dict], session: ClientSession) -> None: ...
+    def pending_deltas(self, limit: int, session: ClientSession) -> list[dict]: ...
+    def drop_deltas(self, ids: list[Any], session: ClientSession) -> int: ...
     def tallies_of(self, code: str) -> list[dict]: ...
     def tallies_below(self, code: str) -> list[dict]: ...
     def put_board(self, doc: dict, session: ClientSession) -> None: ...
@@ -138,6 +154,7 @@ class MongoCaseStore:
         self.photo_list = db["photos"]
         self.bucket = gridfs.GridFSBucket(db, bucket_name="photos")
         self.tally_list = db["tallies"]
+        self.delta_list = db["tally_deltas"]
         self.board_list = db["board"]
         self.counters = db["counters"]
         self.commands = Commands(client, db)
@@ -149,7 +166,7 @@ class MongoCaseStore:
         c.create_index([("assignee_key", ASCENDING), ("created_at", DESCENDING)])
         c.create_index([("followers", ASCENDING), ("created_at", DESCENDING)])
         c.create_index([("alert", ASCENDING), ("grid_code", ASCENDING)], sparse=True)
-        c.create_index([("category", ASCENDING), ("cell", ASCENDING)])
+        c.create_index([("category", ASCENDING), ("near", ASCENDING)])
         c.create_index([("created_at", DESCENDING)])
         c.create_index([("due_remind", ASCENDING)], sparse=True)
         c.create_index([("due_overdue", ASCENDING)], sparse=True)
@@ -272,9 +289,11 @@ class MongoCaseStore:
     def cases_followed(self, actor: str, skip: int, limit: int) -> list[dict]:
         return self._page({"followers": actor}, skip, limit)
 
-    def open_near(self, category: str, cells: list[str], since: datetime) -> list[dict]:
-        """Open cases of a category in these map cells reported since `since`."""
-        query = {"category": category, "cell": {"$in": cells}}
+    def open_near(self, category: str, location: dict, since: datetime) -> list[dict]:
+        """Open cases of a category near a point (its map cell or one beside it) reported
+        since `since`."""
+        x, y = cell_index(location)
+        query = {"category": category, "near": f"{x}:{y}"}
         fields = {"state": 1, "location": 1, "number": 1, "title": 1, "created_at": 1}
         return [
             d
@@ -383,6 +402,16 @@ class MongoCaseStore:
         if grid_name:
             update["$set"] = {"grid_name": grid_name}
         self.tally_list.update_one({"_id": f"{code}|{month}"}, update, upsert=True, session=session)
+
+    def add_deltas(self, deltas: list[dict], session: ClientSession) -> None:
+        if deltas:
+            self.delta_list.insert_many(deltas, session=session)
+
+    def pending_deltas(self, limit: int, session: ClientSession) -> list[dict]:
+        return list(self.delta_list.find({}, session=session).sort("_id", ASCENDING).limit(limit))
+
+    def drop_deltas(self, ids: list[Any], session: ClientSession) -> int:
+        return self.delta_list.delete_many({"_id": {"$in": ids}}, session=session).deleted_count
 
     def tallies_of(self, code: str) -> list[dict]:
         return list(self.tally_list.find({"code": code}))

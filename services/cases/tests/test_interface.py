@@ -290,6 +290,12 @@ def test_with_two_instances_each_overdue_case_is_escalated_once_and_reminded_onc
         assert [e["action"] for e in case["timeline"]][-2:] == ["overdue", "escalate"]
     alerts = cases.list_cases({"view": "overdue", "grid_code": L1}, caller=LEADER)["items"]
     assert {c["id"] for c in alerts} == set(ids)
+    # figures folded by both instances at once: every delta counts once
+    for _ in range(3):
+        world.concurrently(*[lambda rpc: rpc.fold_figures()] * 4)
+    assert world.db["tally_deltas"].count_documents({}) == 0
+    total = cases.figures({"grid_code": VILLAGE}, caller=ADMIN)["total"]
+    assert (total["received"], total["registered"], total["escalated"]) == (2, 2, 2)
 
 
 def test_a_report_from_a_visit_links_the_visit_and_household(world):
