@@ -8,8 +8,8 @@ Correct with any number of instances running:
   transaction;
 - an overdue step moves the case through the one write path, whose replace is conditional on
   the version it was judged from: a second instance matches nothing and lets it be;
-- triage is a `@consumes` handler (SERVICE_POOL: one instance gets each event, and
-  `Inbox.once` applies each event id once);
+- triage is an event handler through the kit's inbox (SERVICE_POOL: one instance gets each
+  event, and `Inbox.once` applies each event id once);
 - figures: every write leaves insert-only deltas beside the case (no hot document in the
   request path); a timer folds them into the tallies and removes them in one transaction,
   so a delta counts once whichever instance folds it.
@@ -20,17 +20,18 @@ from __future__ import annotations
 import logging
 import os
 
+from nameko.events import SERVICE_POOL, event_handler
 from nameko.rpc import rpc
 from nameko.timer import timer
 
 from contracts.cases import CASE_REPORTED
-from contracts.errors import Conflict
+from contracts.errors import Conflict, LianxinError
 from services.cases import case as rules_of
 from services.cases import figures, views, writes
 from services.cases.base import TRUSTED, CasesBase
 from services.cases.case import ESCALATED, HANDLING, NotAllowed, NotYours, Step
 from services.cases.rpc_loop import LoopRpc
-from services.kit.consumer import DeadLetterMixin, consumes
+from services.kit.consumer import DeadLetterMixin
 
 log = logging.getLogger(__name__)
 CLOCK_SECONDS = float(os.environ.get("CASES_CLOCK_SECONDS", "20"))
@@ -42,26 +43,46 @@ ESCALATING = (rules_of.DISPATCHED, HANDLING, ESCALATED)
 
 class Clocks(DeadLetterMixin, LoopRpc, CasesBase):
     # --- triage ---------------------------------------------------------------------------
-    @consumes("cases", CASE_REPORTED)
-    def triage(self, event, session):
+    @event_handler(
+        "cases",
+        CASE_REPORTED,
+        handler_type=SERVICE_POOL,
+        reliable_delivery=True,
+        requeue_on_error=True,
+    )
+    def triage(self, event):
         """平台派单: a report whose category allows it and that is not a possible duplicate
         is registered and dispatched at once — grid-level ones to the grid's on-duty worker,
-        others to their unit. Anything else waits for staff."""
+        others to their unit. Anything else waits for staff. Applied once per event (the
+        kit's inbox, as `@consumes` does); the relay is woken after the commit, so the
+        dispatch leaves at once rather than at its next poll."""
+        payload = event.get("payload") or {}
+        category = self._category(str(payload.get("category"))) or {}
+        if not category.get("auto_dispatch", True):
+            return "waits"
+        # who takes it is asked before the transaction opens, so none is held over an RPC
+        level = payload.get("level")
+        to: dict | None = {"level": level, "name": None}
+        if level == "grid":
+            try:
+                to = self._on_duty(payload["grid_code"])
+            except LianxinError as exc:  # the grid service is away: register, staff dispatch
+                log.warning("no on-duty answer for %s: %s", payload.get("grid_code"), exc)
+                to = None
+        outcome = self.inbox.handle(
+            event, "triage", lambda session: self._triage(event, to, session)
+        )
+        self.outbox.wake()
+        return outcome
+
+    def _triage(self, event, to: dict | None, session) -> None:
         doc = self.store.case(event["payload"]["case_id"], session=session)
         if doc is None or doc["state"] != rules_of.REPORTED or doc.get("possible_duplicates"):
-            return
-        category = self._category(doc["category"]) or {}
-        if not category.get("auto_dispatch", True):
             return
         rules = self._rules(doc["category"])
         now = self._now()
         registered, events = rules_of.apply(doc, "register", TRUSTED, now, rules=rules)
         entries = [rules_of.entry(doc, registered, "register", TRUSTED, now)]
-        to = (
-            self._on_duty(doc["grid_code"])
-            if doc["level"] == "grid"
-            else {"level": doc["level"], "name": None}
-        )
         after = registered
         if to is not None:
             step = Step(to=to)
@@ -69,7 +90,6 @@ class Clocks(DeadLetterMixin, LoopRpc, CasesBase):
             entries.append(rules_of.entry(registered, after, "dispatch", TRUSTED, now, step))
             events += more
         writes.move(self.store, self.outbox, session, doc, after, entries, events)
-        self.outbox.wake()
 
     # --- the clock ------------------------------------------------------------------------
     @timer(interval=CLOCK_SECONDS)
