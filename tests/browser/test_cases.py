@@ -44,6 +44,11 @@ def test_a_report_with_a_photo_made_offline_after_a_cold_start_is_sent_once(app,
         page.goto(base + "/cases/new")  # the form's categories and grids are kept on the phone
         expect(page.get_by_label("问题类别")).to_be_visible()
         expect(page.locator("#case-grid option")).not_to_have_count(1)
+        # the service worker keeps its copies as the answers arrive: wait until it holds them
+        page.wait_for_function(
+            "async () => !!(await caches.match('/api/v1/cases/meta'))"
+            " && !!(await caches.match('/api/v1/grids'))"
+        )
         page.goto(base + "/cases")
         expect(page.get_by_role("heading", name="事件")).to_be_visible()
     finally:
@@ -123,3 +128,42 @@ def test_a_worker_accepts_on_the_phone_and_the_board_is_public(app, phone):
         expect(public.get_by_role("button", name="退出登录")).to_have_count(0)
     finally:
         board.close()
+
+
+def test_a_step_queued_offline_that_the_case_outran_is_shown_plainly(app, phone):
+    resident = app.login("resident01")["access_token"]
+    leader = app.login("leader01")["access_token"]
+    created = app.call(
+        "POST",
+        "/api/v1/cases",
+        resident,
+        json={
+            "category": "elderly_help",
+            "description": "独居老人需要陪同就医",
+            "grid_code": UNIT_GRID,
+        },
+    ).json()
+    page = phone.login("worker01")
+    phone.wait_offline_ready()
+    page.goto(app.base_url + f"/cases/{created['id']}")
+    expect(page.locator(".case-head .case-state")).to_have_text("已派遣", timeout=15_000)
+    page.context.set_offline(True)
+    page.get_by_role("button", name="接单").click()
+    page.get_by_role("button", name="确认接单").click()
+    expect(page.get_by_text("“接单”已保存，联网后自动发送")).to_be_visible()
+    # meanwhile the leader sends the case to the community
+    case = app.call("GET", f"/api/v1/cases/{created['id']}", leader).json()
+    moved = app.call(
+        "POST",
+        f"/api/v1/cases/{created['id']}/transitions",
+        leader,
+        json={"action": "reassign", "version": case["version"], "to": {"level": "community"}},
+    )
+    assert moved.status_code == 200, moved.text
+    page.context.set_offline(False)
+    page.evaluate("window.dispatchEvent(new Event('online'))")
+    notice = page.get_by_role("alert").filter(has_text="没有生效")
+    expect(notice).to_contain_text("接单", timeout=20_000)
+    expect(notice).to_contain_text("已派遣")
+    after = app.call("GET", f"/api/v1/cases/{created['id']}", leader).json()
+    assert after["version"] == moved.json()["version"] and after["handler_id"] is None
