@@ -89,6 +89,15 @@ async function unwrap(response, as = 'json') {
   throw new ApiError(response.status, data || {}, response.headers);
 }
 
+/**
+ * A tokenless read that reached the server after all (the browser said offline, the network
+ * was there) is refused as 401: answer it from the phone's copy instead, if there is one.
+ */
+async function stored(url, response) {
+  if (response.status !== 401 || !('caches' in window)) return response;
+  return (await caches.match(url)) || response;
+}
+
 let refreshing = null;
 
 /**
@@ -137,14 +146,15 @@ export async function request(method, url, { body, headers, auth = true, timeout
     const read = method === 'GET';
     if (!isOnline()) {
       // Offline with no token: a read asks the service worker's copy, a write waits.
-      if (read) return unwrap(await send(method, url, { headers, timeout }), as);
+      if (read) return unwrap(await stored(url, await send(method, url, { headers, timeout })), as);
       throw new NetworkError(new Error('offline'));
     }
     try {
       await refreshSession(); // a new tab: only the refresh cookie survives
     } catch (err) {
       if (!(read && err instanceof NetworkError)) throw err;
-      return unwrap(await send(method, url, { headers, timeout }), as); // lie-fi: the copy, if any
+      const answer = await send(method, url, { headers, timeout });
+      return unwrap(await stored(url, answer), as); // lie-fi: the copy, if any
     }
   }
   const used = accessToken();

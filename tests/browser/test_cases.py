@@ -12,6 +12,7 @@ import uuid
 from PIL import Image
 from playwright.sync_api import expect
 
+from tests.browser.conftest import RESULTS
 from tests.browser.test_cold_start import launch
 
 UNIT_GRID = "330424001001-001-01-01"
@@ -69,6 +70,12 @@ def test_a_report_with_a_photo_made_offline_after_a_cold_start_is_sent_once(app,
         page = phone.pages[0] if phone.pages else phone.new_page()
         page.goto(base + "/cases/new")
         expect(page.locator(".offline-banner")).to_be_visible()
+        try:  # the form from the phone's copies (a cold start from disk is slow when loaded)
+            expect(page.get_by_label("问题类别")).to_be_visible(timeout=30_000)
+        except AssertionError:
+            RESULTS.mkdir(parents=True, exist_ok=True)
+            page.screenshot(path=str(RESULTS / "cases-offline-form.png"), full_page=True)
+            raise
         what = f"路灯不亮了 {uuid.uuid4().hex[:6]}"
         page.get_by_label("问题类别").select_option("streetlight")
         page.get_by_label("问题描述").fill(what)
