@@ -100,6 +100,14 @@ def cases(method: str, *args, **kwargs):
     return current_app.extensions["rpc"].call("cases", method, *args, **kwargs)
 
 
+def _found(method: str, key: str, what: str) -> dict:
+    """The one record `method` answers for `key`, or the standard's 404 naming `what`."""
+    try:
+        return cases(method, key)
+    except NotFound:
+        raise Open311Error(404, f"{what} {key!r} was not found") from None
+
+
 def _jurisdiction() -> None:
     """One jurisdiction is served: a client naming another one is told so."""
     asked = request.values.get("jurisdiction_id")
@@ -144,10 +152,7 @@ def service_definition(code: str, fmt: str):
     """A category's extra fields (the service definition)."""
     fmt = _format(fmt)
     _jurisdiction()
-    try:
-        category = cases("get_category", code)
-    except NotFound:
-        raise Open311Error(404, f"service_code {code!r} was not found") from None
+    category = _found("get_category", code, "service_code")
     if category.get("retired"):
         raise Open311Error(404, f"service_code {code!r} is retired")
     return _answer("service_definition", o.definition(category), fmt)
@@ -253,10 +258,7 @@ def get_requests(fmt: str):
 def get_request(request_id: str, fmt: str):
     fmt = _format(fmt)
     _jurisdiction()
-    try:
-        case = cases("public_case", request_id)
-    except NotFound:
-        raise Open311Error(404, f"service_request_id {request_id!r} was not found") from None
+    case = _found("public_case", request_id, "service_request_id")
     return _answer("service_requests", [o.request(case)], fmt)
 
 
@@ -265,10 +267,7 @@ def get_token(token_id: str, fmt: str):
     """The request a token (from POST requests) stands for."""
     fmt = _format(fmt)
     _jurisdiction()
-    try:
-        case = cases("public_case", token_id)
-    except NotFound:
-        raise Open311Error(404, f"token {token_id!r} was not found") from None
+    case = _found("public_case", token_id, "token")
     if case["id"] != token_id:
         raise Open311Error(404, f"token {token_id!r} was not found")
     return _answer("service_requests", [o.token(case)], fmt)
