@@ -40,7 +40,7 @@ from services.cases import case as rules_of
 from services.cases import figures, taxonomy, views
 from services.cases.case import Rules, Step
 from services.cases.figures import areas
-from services.cases.storage import MongoCaseStore
+from services.cases.storage import LATEST, MongoCaseStore
 from services.cases.workclock import Calendar
 from services.grid.demo import demo_dataset
 from services.kit.outbox import OutboxWriter
@@ -254,6 +254,20 @@ def closed_cases(mongo_url: str, points, n: int) -> None:
     for i in range(0, n, 1000):
         db["cases"].insert_many(cases[i : i + 1000])
         db["board"].insert_many(board[i : i + 1000])
+    by_area = defaultdict(list)  # what the service keeps ready per area (storage.LATEST)
+    for entry in board:
+        for area in entry["areas"]:
+            by_area[area].append({k: v for k, v in entry.items() if k != "areas"})
+    db["board_latest"].insert_many(
+        [
+            {
+                "_id": area,
+                "items": sorted(items, key=lambda e: e["closed_at"], reverse=True)[:LATEST],
+                "total": len(items),
+            }
+            for area, items in by_area.items()
+        ]
+    )
     for i in range(0, len(entries), 2000):
         db["timeline"].insert_many(entries[i : i + 2000])
     docs = []

@@ -32,6 +32,7 @@ from services.kit.mongo import MongoProvider, in_transaction
 
 T = TypeVar("T")
 Session = ClientSession | None
+LATEST = 120  # board entries each area keeps ready (six pages of 20)
 OPEN = ["reported", "registered", "dispatched", "escalated", "handling", "handled"]
 
 
@@ -156,6 +157,7 @@ class MongoCaseStore:
         self.tally_list = db["tallies"]
         self.delta_list = db["tally_deltas"]
         self.board_list = db["board"]
+        self.latest = db["board_latest"]
         self.counters = db["counters"]
         self.commands = Commands(client, db)
 
@@ -420,18 +422,53 @@ class MongoCaseStore:
         """The tallies one level below `code` (its towns, villages, grids…)."""
         return list(self.tally_list.find({"parent": code}))
 
+    # The board's first pages come from one small document per area: SecantusDB sorts every
+    # matching entry in memory (it uses no index for order), which for a county of 10,000
+    # closed cases is most of a second. Each area keeps its newest LATEST entries, sorted as
+    # they are pushed, and how many it has in all; a list is always the newest entries in
+    # order (what it drops is older than what it keeps), so a page inside it, or a whole
+    # list that holds every entry, is the same answer the full query gives.
     def put_board(self, doc: dict, session: ClientSession) -> None:
-        self.board_list.replace_one(
+        done = self.board_list.replace_one(
             {"_id": doc["_id"]},
             {**doc, "areas": areas(doc["grid_code"])},
             upsert=True,
             session=session,
         )
+        new = done.upserted_id is not None
+        for area in areas(doc["grid_code"]):
+            self.latest.update_one(
+                {"_id": area},
+                {"$pull": {"items": {"_id": doc["_id"]}}},
+                upsert=True,
+                session=session,
+            )
+            self.latest.update_one(
+                {"_id": area},
+                {
+                    "$push": {
+                        "items": {"$each": [doc], "$sort": {"closed_at": -1}, "$slice": LATEST}
+                    },
+                    "$inc": {"total": 1 if new else 0},
+                },
+                session=session,
+            )
 
     def drop_board(self, case_id: str, session: ClientSession) -> None:
-        self.board_list.delete_one({"_id": case_id}, session=session)
+        doc = self.board_list.find_one_and_delete({"_id": case_id}, session=session)
+        for area in areas(doc["grid_code"]) if doc else []:
+            self.latest.update_one(
+                {"_id": area},
+                {"$pull": {"items": {"_id": case_id}}, "$inc": {"total": -1}},
+                session=session,
+            )
 
     def board_under(self, code: str, skip: int, limit: int) -> list[dict]:
+        kept = self.latest.find_one({"_id": code}) if code else None
+        if kept is not None:
+            items = kept.get("items") or []
+            if skip + limit <= len(items) or len(items) >= kept.get("total", 0):
+                return items[skip : skip + limit]
         query = {"areas": code} if code else {}
         found = self.board_list.find(query, {"areas": 0}).sort("closed_at", DESCENDING)
         return list(found.skip(max(0, skip)).limit(limit))
