@@ -254,10 +254,12 @@ def closed_cases(mongo_url: str, points, n: int) -> None:
     for i in range(0, n, 1000):
         db["cases"].insert_many(cases[i : i + 1000])
         db["board"].insert_many(board[i : i + 1000])
-    by_area = defaultdict(list)  # what the service keeps ready per area (storage.LATEST)
-    for entry in board:
-        for area in entry["areas"]:
-            by_area[area].append({k: v for k, v in entry.items() if k != "areas"})
+    # what the service keeps ready per area (storage.LATEST), over every board entry there is
+    by_area = defaultdict(list)
+    for entry in db["board"].find():
+        for area in entry.pop("areas"):
+            by_area[area].append(entry)
+    db["board_latest"].delete_many({})
     db["board_latest"].insert_many(
         [
             {
