@@ -1,8 +1,8 @@
 """Demo data of the cases service for `make run`: the working calendar with China's 2026
 public holidays, and a few cases in 海兴社区 at every stage — one closed and rated (on the
-public board), one being handled by worker01, one just reported by resident01, one
-escalated by a whistle. Loaded once: a second run finds resident01's reports and adds
-nothing."""
+public board), one waiting for worker01 to accept it, one with the community (noise is a
+community matter), one escalated by a whistle. Loaded once: a second run finds
+resident01's reports and adds nothing."""
 
 from __future__ import annotations
 
@@ -37,6 +37,7 @@ HOLIDAYS = [
 WORKDAYS = ["2026-01-04", "2026-02-14", "2026-02-28", "2026-05-09", "2026-09-20", "2026-10-10"]
 # points inside 海兴社区's first grids (services/grid/demo.py draws them from 120.9405, 30.519)
 PLACES = [(120.9412, 30.5196), (120.9431, 30.5199), (120.9447, 30.5231), (120.9419, 30.5228)]
+UNIT_1 = (120.94087, 30.5193)  # 海兴社区 一网格 1幢1单元: worker01 is its A post
 
 
 def _person(ids: dict, name: str, role: str, scope: str = HAIXING) -> Caller:
@@ -109,19 +110,8 @@ def load(rpc, ids: dict[str, str]) -> dict:
             {"rating": 5, "note": "处理很快，谢谢"},
             caller=resident,
         )
-    # 2. being handled by the on-duty worker
-    busy = _wait_dispatched(
-        rpc,
-        report(
-            _person(ids, "worker01", "grid_worker"),
-            2,
-            "corridor_clutter",
-            "3号楼2单元楼道堆放大量纸箱，堵塞消防通道",
-            PLACES[1],
-        )["id"],
-    )
-    if busy["state"] == "dispatched":
-        rpc.cases.transition(busy["id"], "accept", busy["version"], caller=_as_assignee(busy))
+    # 2. dispatched to worker01 (A post of 1幢1单元), waiting to be accepted on the phone
+    report(resident, 2, "corridor_clutter", "1幢1单元楼道堆放大量纸箱，堵塞消防通道", UNIT_1)
     # 3. just reported by a resident
     report(resident, 3, "noise", "晚上十点后楼下KTV噪音很大", PLACES[2])
     # 4. whistled up to the community: the neighbours' quarrel needs more than the grid

@@ -14,11 +14,11 @@ from typing import Any
 
 from contracts.caller import Caller
 from contracts.cases_http import BoardQuery, FiguresQuery
-from contracts.errors import Forbidden, NotFound, ValidationFailed
+from contracts.errors import Forbidden, LianxinError, NotFound, ValidationFailed
 from contracts.roles import CASE_STAFF
 from services.cases import case as rules_of
 from services.cases import figures, views
-from services.cases.base import CasesBase, cases_rpc, page_skip
+from services.cases.base import TRUSTED, CasesBase, cases_rpc, page_skip
 from services.cases.workclock import SHANGHAI
 from services.kit.cells import csv_row
 from services.kit.inputs import load
@@ -28,6 +28,7 @@ from services.kit.inputs import load
 BOARD_CACHE_SECONDS = float(os.environ.get("CASES_BOARD_CACHE_SECONDS", "5"))
 OPEN311_CLOSED = rules_of.DONE + rules_of.ENDED
 EXPORT_ROWS = 10_000
+NAMES_SECONDS = 300.0
 EXPORT_COLUMNS = [
     "编号",
     "标题",
@@ -65,10 +66,34 @@ class ResultsRpc(CasesBase):
         return value
 
     def _rows(self, code: str, start: str, end: str, by: str):
-        """Figures under `code` from its own tallies and those one level below it."""
+        """Figures under `code` from its own tallies and those one level below it; rows by
+        grid carry the grid's or division's name."""
         below = self.store.tallies_below(code) if by == "grid" or not code else []
         own = self.store.tallies_of(code) if code else below  # everything: the provinces
-        return figures.rows(own, below, start, end, by)
+        rows, total = figures.rows(own, below, start, end, by)
+        if by == "grid" and any(r["name"] is None for r in rows):
+            names = self._names(code)
+            rows = [{**r, "name": r["name"] or names.get(r["key"])} for r in rows]
+        return rows, total
+
+    def _names(self, code: str) -> dict[str, str]:
+        """Names of the grids and divisions under `code`, from the grid service (kept per
+        process for a while: names change rarely); none when it does not answer."""
+        key = ("names", code)
+        hit = self._cache.get(key)
+        if hit and hit[0] > time.monotonic():
+            return hit[1]
+        names: dict[str, str] = {}
+        try:
+            for d in self.grid.list_divisions(code[:12] or None):
+                names[d["code"]] = d["name"]
+            if len(code) >= 12:
+                for g in self.grid.list_grids(code, caller=TRUSTED):
+                    names[g["code"]] = g["name"]
+        except LianxinError:
+            return names
+        self._cache[key] = (time.monotonic() + NAMES_SECONDS, names)
+        return names
 
     @cases_rpc
     def board(self, query: dict | None = None) -> dict:

@@ -23,7 +23,7 @@ export function boardView({ onLogout }) {
         h('h2', {}, `${board.period.start.slice(0, 4)}年办结情况`),
         h(
           'dl',
-          { class: 'facts' },
+          { class: 'case-facts' },
           h('dt', {}, '受理'),
           h('dd', {}, String(board.total.received ?? 0)),
           h('dt', {}, '办结'),

@@ -66,7 +66,7 @@ export function caseDetailView({ id, onLogout }) {
       ['时限', item.deadline ? when(item.deadline) : null],
       ['评价', item.rating ? `${'★'.repeat(item.rating)}${item.comment ? ` ${item.comment}` : ''}` : null],
     ].filter(([, value]) => value);
-    return h('dl', { class: 'facts' }, rows.map(([k, v]) => [h('dt', {}, k), h('dd', {}, v)]));
+    return h('dl', { class: 'case-facts' }, rows.map(([k, v]) => [h('dt', {}, k), h('dd', {}, v)]));
   }
 
   function duplicates(item) {
