@@ -73,6 +73,10 @@ class CaseEvent(Schema):
     household_id = fields.String(allow_none=True)
     merged_into = fields.String(allow_none=True)  # on merge: the case it joined
     followers = fields.List(fields.String(), load_default=list)  # reporters who follow it
+    # added by the cases service (optional, so older payloads still load)
+    step = fields.String(allow_none=True)  # the step a reminder or overdue is about
+    supervised = fields.Boolean(allow_none=True)  # flagged for supervision (督办)
+    number_of_photos = fields.Integer(allow_none=True)
 
 
 EVENTS = {name: CaseEvent for name in CASE_EVENTS}

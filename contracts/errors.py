@@ -80,6 +80,32 @@ CATALOG: dict[str, tuple[int, str, str]] = {
         "已超过可退货期限（{days} 天）",
         "Past the refund window ({days} days)",
     ),
+    # the cases service
+    "invalid_transition": (
+        409,
+        "案件当前状态（{state_zh}）不能进行此操作（{action_zh}）",
+        "This case cannot take that step now (state {state}, action {action})",
+    ),
+    "outside_grids": (
+        400,
+        "该位置不在任何网格内，请重新定位或选择网格",
+        "That location lies outside every grid; locate again or pick a grid",
+    ),
+    "photo_too_large": (
+        413,
+        "照片太大（上限 {max_bytes} 字节），请压缩后再传",
+        "The photo is too large (at most {max_bytes} bytes)",
+    ),
+    "not_an_image": (
+        400,
+        "上传的文件不是可识别的图片（支持 JPEG、PNG、WebP）",
+        "The upload is not an image we can read (JPEG, PNG or WebP)",
+    ),
+    "reopen_window_passed": (
+        409,
+        "已超过可重新办理的期限（结案后 {days} 天内）",
+        "Past the reopening window ({days} days after closing)",
+    ),
     "internal_error": (500, "系统出错了，请稍后再试", "Something went wrong on our side"),
 }
 
@@ -253,3 +279,31 @@ class PeriodClosed(LianxinError):
 @deserialize_to_instance
 class RefundWindowPassed(LianxinError):
     code = "refund_window_passed"
+
+
+# --- the cases service ----------------------------------------------------------------------
+@deserialize_to_instance
+class InvalidTransition(LianxinError):
+    """The state table has no row for (state, action): details carry the case as it is now."""
+
+    code = "invalid_transition"
+
+
+@deserialize_to_instance
+class OutsideGrids(LianxinError):
+    code = "outside_grids"
+
+
+@deserialize_to_instance
+class PhotoTooLarge(LianxinError):
+    code = "photo_too_large"
+
+
+@deserialize_to_instance
+class NotAnImage(LianxinError):
+    code = "not_an_image"
+
+
+@deserialize_to_instance
+class ReopenWindowPassed(LianxinError):
+    code = "reopen_window_passed"

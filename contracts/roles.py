@@ -29,3 +29,19 @@ ID_REVEALERS = tuple(_GROUPS["id_revealers"])
 # read staff posts in full (user ids, user names); anyone else sees what the public notice
 # board shows
 STAFF_READERS = tuple(_GROUPS["staff_readers"])
+
+# --- the cases service (the closed loop) ---------------------------------------------------
+# see cases in their scopes, their lists and figures
+CASE_STAFF = tuple(_GROUPS["case_staff"])
+# register, cancel, dispatch, reassign, escalate, merge and link cases
+CASE_DISPATCHERS = tuple(_GROUPS["case_dispatchers"])
+# accept, decline and handle what was dispatched to them (or to their unit)
+CASE_HANDLERS = tuple(_GROUPS["case_handlers"])
+# verify and close, or return for rework (never the case's own handler)
+CASE_VERIFIERS = tuple(_GROUPS["case_verifiers"])
+# blow the whistle (吹哨): send a case up to the next level
+CASE_WHISTLERS = tuple(_GROUPS["case_whistlers"])
+# report on behalf of someone else: the 12345 hotline, Open311 clients, platform operators
+CASE_INTAKE_CLIENTS = tuple(_GROUPS["case_intake_clients"])
+# add, edit and retire categories; edit the working calendar
+CATEGORY_EDITORS = tuple(_GROUPS["category_editors"])

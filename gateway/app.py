@@ -7,7 +7,19 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 
 from gateway import body, errors, headers, openapi, pwa, ratelimit, requestlog, security
 from gateway import config as gateway_config
-from gateway.api import admin, auth, echo, grid, grid_import, grid_staff, health, households, visits
+from gateway.api import (
+    admin,
+    auth,
+    echo,
+    grid,
+    grid_import,
+    grid_staff,
+    health,
+    households,
+    open311,
+    visits,
+)
+from gateway.api import cases as cases_api
 from gateway.api import points as points_api
 from gateway.rpc import RpcPool
 
@@ -37,5 +49,7 @@ def create_app(config: dict | None = None) -> Flask:
     for blueprint in (grid.bp, households.bp, grid_staff.bp, visits.bp, grid_import.bp):
         app.register_blueprint(blueprint)
     app.register_blueprint(points_api.bp)
+    app.register_blueprint(cases_api.bp)
+    app.register_blueprint(open311.bp)
     app.register_blueprint(pwa.bp)  # last: its catch-all route serves the app shell
     return app

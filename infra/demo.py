@@ -143,6 +143,9 @@ def load(config: dict) -> dict:
         from services.points import demo as points_demo
 
         summary["points"] = points_demo.load(rpc, ids)
+        from services.cases import demo as cases_demo
+
+        summary["cases"] = cases_demo.load(rpc, ids)
     return summary
 
 

@@ -52,13 +52,14 @@ async function send(method, url, { body, headers = {}, token, timeout = TIMEOUT_
   const controller = new AbortController();
   const timer = setTimeout(() => controller.abort(), timeout);
   const finalHeaders = { Accept: 'application/json', ...headers };
-  if (body !== undefined) finalHeaders['Content-Type'] = 'application/json';
+  const raw = body instanceof Blob; // an image upload goes as it is
+  if (body !== undefined) finalHeaders['Content-Type'] = raw ? body.type || 'application/octet-stream' : 'application/json';
   if (token) finalHeaders.Authorization = `Bearer ${token}`;
   try {
     return await fetch(url, {
       method,
       headers: finalHeaders,
-      body: body === undefined ? undefined : JSON.stringify(body),
+      body: body === undefined || raw ? body : JSON.stringify(body),
       signal: controller.signal,
       credentials: 'same-origin',
       cache: 'no-store',
@@ -81,10 +82,20 @@ async function readJson(response) {
   }
 }
 
-async function unwrap(response) {
+async function unwrap(response, as = 'json') {
+  if (response.ok && as === 'blob') return response.blob();
   const data = await readJson(response);
   if (response.ok) return data;
   throw new ApiError(response.status, data || {}, response.headers);
+}
+
+/**
+ * A tokenless read that reached the server after all (the browser said offline, the network
+ * was there) is refused as 401: answer it from the phone's copy instead, if there is one.
+ */
+async function stored(url, response) {
+  if (response.status !== 401 || !('caches' in window)) return response;
+  return (await caches.match(url)) || response;
 }
 
 let refreshing = null;
@@ -128,21 +139,22 @@ function expire(status = 401, body = {}) {
  * Call the gateway. Resolves with the parsed JSON (null for 204); rejects with ApiError,
  * SessionExpired or NetworkError. `auth: false` for the login call itself.
  */
-export async function request(method, url, { body, headers, auth = true, timeout } = {}) {
+export async function request(method, url, { body, headers, auth = true, timeout, as = 'json' } = {}) {
   if (!auth) return unwrap(await send(method, url, { body, headers, timeout }));
   if (!accessToken()) {
     if (!hasSession()) throw new SessionExpired();
     const read = method === 'GET';
     if (!isOnline()) {
       // Offline with no token: a read asks the service worker's copy, a write waits.
-      if (read) return unwrap(await send(method, url, { headers, timeout }));
+      if (read) return unwrap(await stored(url, await send(method, url, { headers, timeout })), as);
       throw new NetworkError(new Error('offline'));
     }
     try {
       await refreshSession(); // a new tab: only the refresh cookie survives
     } catch (err) {
       if (!(read && err instanceof NetworkError)) throw err;
-      return unwrap(await send(method, url, { headers, timeout })); // lie-fi: the copy, if any
+      const answer = await send(method, url, { headers, timeout });
+      return unwrap(await stored(url, answer), as); // lie-fi: the copy, if any
     }
   }
   const used = accessToken();
@@ -156,9 +168,11 @@ export async function request(method, url, { body, headers, auth = true, timeout
     response = await send(method, url, { body, headers, timeout, token: accessToken() });
     if (response.status === 401) throw expire(401, (await readJson(response)) || {});
   }
-  return unwrap(response);
+  return unwrap(response, as);
 }
 
 export const get = (url, options) => request('GET', url, options);
 export const post = (url, body, options) => request('POST', url, { ...options, body });
 export const put = (url, body, options) => request('PUT', url, { ...options, body });
+/** A file the API answers (a case photo), as a Blob. */
+export const getBlob = (url, options) => request('GET', url, { ...options, as: 'blob' });

@@ -26,6 +26,7 @@ import { householdsView } from './views/householdList.js';
 import { visitView } from './views/visitForm.js';
 import { mapView } from './views/map.js';
 import { pointsHomeFor, registerPointsRoutes } from './views/points/index.js';
+import { PUBLIC_PATHS, registerCaseRoutes } from './views/cases/index.js';
 
 let loginNotice = '';
 
@@ -52,11 +53,12 @@ route('/households/:id', ({ id }) => householdView({ id, onLogout: logout }));
 route('/households/:id/visit', ({ id }) => visitView({ id, onLogout: logout }));
 route('/duty-board', () => dutyBoardView({ onLogout: logout }));
 registerPointsRoutes(route, logout);
+registerCaseRoutes(route, logout);
 route('*', homeFor(null));
 
 setGuard((path) => {
   const user = currentUser();
-  if (!user) return path === '/login' ? null : '/login';
+  if (!user) return path === '/login' || PUBLIC_PATHS.test(path) ? null : '/login';
   if (path === '/login') return '/';
   const key = Object.keys(HOME_PATHS).find((k) => HOME_PATHS[k] === path);
   if (key && !homesFor(user).includes(key)) return '/';

@@ -38,9 +38,12 @@ export function status() {
 
 /**
  * Queue a write. `label` is what the user sees in the list (e.g. "走访记录 · 3号楼201").
- * Returns the stored entry; sending starts at once if the network is there.
+ * `photos`: image Blobs that go with it; each is uploaded once, in its own request
+ * (POST /api/v1/case-photos, with a client id of its own), before the write, which then
+ * carries their ids in `body.photos`. Returns the stored entry; sending starts at once if the
+ * network is there.
  */
-export async function enqueue({ method = 'POST', url, body = {}, label = '' }) {
+export async function enqueue({ method = 'POST', url, body = {}, label = '', photos = [] }) {
   const user = currentUser();
   if (!user) throw new Error('outbox: nobody is logged in');
   const entry = {
@@ -54,6 +57,7 @@ export async function enqueue({ method = 'POST', url, body = {}, label = '' }) {
     state: 'pending', // or 'rejected': the server refused it for good, the user decides
     attempts: 0,
     last_error: null,
+    photos: photos.map((blob) => ({ client_id: newClientId(), blob, id: null })),
   };
   const database = await db();
   entry.seq = await database.add('outbox', entry);
@@ -102,7 +106,10 @@ export async function discard(seq) {
   await finish(entry, { outcome: 'discarded', message: entry.last_error });
 }
 
-/** Called with {type: 'change'} or {type: 'conflict', entry, message}. Returns unsubscribe. */
+/**
+ * Called with {type: 'change'}, {type: 'conflict', entry, message} or, when the server
+ * refused an entry for good, {type: 'rejected', entry, error}. Returns unsubscribe.
+ */
 export function subscribe(listener) {
   listeners.add(listener);
   return () => listeners.delete(listener);
@@ -203,8 +210,11 @@ async function nextPending(userId) {
 /** Send one entry. Returns nothing to go on with the next, or {ok:false, reason} to stop. */
 async function deliver(entry) {
   try {
+    const uploaded = await uploadPhotos(entry);
+    const body = { ...entry.body, client_id: entry.client_id };
+    if (uploaded.length) body.photos = [...(entry.body.photos || []), ...uploaded];
     const data = await request(entry.method, entry.url, {
-      body: { ...entry.body, client_id: entry.client_id },
+      body,
       headers: { 'Idempotency-Key': entry.client_id },
     });
     await finish(entry, {
@@ -242,8 +252,27 @@ async function deliver(entry) {
       last_error: err.message,
     });
     emit({ type: 'change' });
+    emit({ type: 'rejected', entry, error: err }, false);
     return null;
   }
+}
+
+/**
+ * Upload the entry's photos that the server does not have yet, remembering each id as it
+ * comes back, so a retry after a failure never sends a photo twice. Their ids, in order.
+ */
+async function uploadPhotos(entry) {
+  const photos = entry.photos || [];
+  for (const photo of photos) {
+    if (photo.id) continue;
+    const answer = await request('POST', '/api/v1/case-photos', {
+      body: photo.blob,
+      headers: { 'Idempotency-Key': photo.client_id },
+    });
+    photo.id = answer.id;
+    await (await db()).put('outbox', entry);
+  }
+  return photos.map((photo) => photo.id);
 }
 
 /** The server has the entry (or refused it for good as a conflict): move it to the done list. */

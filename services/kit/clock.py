@@ -5,6 +5,12 @@ from datetime import datetime, timedelta, timezone
 from nameko.extensions import DependencyProvider
 
 
+def to_ms(at: datetime) -> datetime:
+    """MongoDB keeps milliseconds: times are cut there before they are compared, hashed or
+    stored, so what a service holds equals what it reads back."""
+    return at.replace(microsecond=at.microsecond // 1000 * 1000)
+
+
 class Clock:
     """The real clock, in UTC."""
 

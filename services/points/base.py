@@ -13,7 +13,7 @@ from nameko.rpc import rpc
 from contracts.caller import Caller
 from contracts.errors import Forbidden, FundShort, InsufficientPoints, NotFound
 from contracts.points import PointsMoved
-from services.kit.clock import Clock, ClockProvider
+from services.kit.clock import Clock, ClockProvider, to_ms
 from services.kit.consumer import EventInbox
 from services.kit.outbox import Outbox, OutboxWriter
 from services.kit.rpc import TimedRpcProxy
@@ -48,11 +48,6 @@ def token_key(config: dict | None = None) -> bytes:
         path.write_text(secrets.token_urlsafe(48))
         path.chmod(0o600)
     return path.read_text().strip().encode()
-
-
-def to_ms(at: datetime) -> datetime:
-    """MongoDB keeps milliseconds: times are cut there before they are hashed or stored."""
-    return at.replace(microsecond=at.microsecond // 1000 * 1000)
 
 
 def iso(at: datetime | None) -> str | None:

@@ -167,6 +167,10 @@ function visitItem(visit) {
     h('span', { class: 'row-line' }, h('span', { class: 'row-title' }, VISIT_KINDS[visit.kind] || visit.kind), h('span', { class: 'row-meta' }, formatDateTime(visit.occurred_at))),
     findingsText(visit.findings),
     visit.note ? h('span', { class: 'row-meta' }, visit.note) : null,
+    // a problem found on this visit becomes a case linked to the visit and household
+    may('visitors')
+      ? h('a', { class: 'btn btn-small btn-secondary', href: `/cases/new?visit=${enc(visit.id)}`, 'data-link': true }, '上报事件')
+      : null,
   );
 }
 

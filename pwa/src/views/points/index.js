@@ -2,6 +2,7 @@
 // the cashier's till and the village operator's (积分管理, printable statements). Each group
 // is its own chunk, fetched when first opened (and precached for offline use), so the app's
 // first download does not grow with screens most users never open.
+import { lazy } from '../lazy.js';
 import './points.css';
 
 /** Which home may open a points path ('workbench', 'cashier', 'admin'), or null. */
@@ -10,29 +11,6 @@ export function pointsHomeFor(path) {
   if (/^\/points\/(admin|statements)(\/|$)/.test(path)) return 'admin';
   if (/^\/points(\/|$)/.test(path)) return 'workbench';
   return null;
-}
-
-/** A view whose module loads on demand: an empty frame first, the screen when it arrives. */
-function lazy(load, name, onLogout) {
-  return (params) => {
-    const holder = document.createElement('div');
-    holder.className = 'screen';
-    let view = null;
-    let gone = false;
-    load().then((module) => {
-      if (gone) return;
-      view = module[name]({ ...params, onLogout });
-      holder.replaceWith(view.el);
-      view.el.querySelector('h1')?.focus({ preventScroll: true });
-    });
-    return {
-      el: holder,
-      dispose() {
-        gone = true;
-        view?.dispose?.();
-      },
-    };
-  };
 }
 
 export function registerPointsRoutes(route, onLogout) {
