@@ -13,7 +13,7 @@ from pymongo.client_session import ClientSession
 from pymongo.database import Database
 from pymongo.errors import DuplicateKeyError
 
-from contracts.errors import IdempotencyConflict
+from contracts.errors import IdempotencyConflict, LianxinError
 from services.kit.mongo import in_transaction
 
 COLLECTION = "commands"
@@ -37,11 +37,12 @@ class Commands:
         digest = body_digest(body)
 
         def work(session: ClientSession) -> Any:
-            self.collection.insert_one(
-                {"_id": key, "digest": digest, "at": datetime.now(timezone.utc)}, session=session
-            )
             result = execute(session)
-            self.collection.update_one({"_id": key}, {"$set": {"result": result}}, session=session)
+            # The mark goes in last, with the answer: one write instead of a mark and then
+            # its answer. A twin that committed first makes this insert, and so the whole
+            # command, fail; nothing of this run is kept.
+            mark = {"_id": key, "digest": digest, "at": datetime.now(timezone.utc)}
+            self.collection.insert_one({**mark, "result": result}, session=session)
             return result
 
         previous = self.collection.find_one({"_id": key})
@@ -50,6 +51,12 @@ class Commands:
                 return in_transaction(self.client, work)
             except DuplicateKeyError:  # a concurrent twin committed first
                 previous = self.collection.find_one({"_id": key})
+            except LianxinError:
+                # a twin that committed meanwhile can make this run's rules refuse (a stale
+                # version): the twin's answer is the answer
+                previous = self.collection.find_one({"_id": key})
+                if previous is None:
+                    raise
         if previous is None or previous["digest"] != digest:
             raise IdempotencyConflict(details={"client_id": client_id})
         return previous.get("result")
