@@ -34,7 +34,7 @@ class NotifyBase:
     name = SERVICE
     store: NotifyStore = NotifyStorage()
     outbox: OutboxWriter = Outbox(SERVICE)
-    inbox = EventInbox(SERVICE)
+    consumed = EventInbox(SERVICE)  # events applied once (not `inbox`: that is an RPC)
     clock: Clock = ClockProvider()
     grid = TimedRpcProxy("grid")
     identity = TimedRpcProxy("identity")
