@@ -8,6 +8,7 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 from gateway import body, errors, headers, openapi, pwa, ratelimit, requestlog, security
 from gateway import config as gateway_config
 from gateway.api import admin, auth, echo, grid, grid_import, grid_staff, health, households, visits
+from gateway.api import notify as notify_api
 from gateway.api import points as points_api
 from gateway.rpc import RpcPool
 
@@ -37,5 +38,6 @@ def create_app(config: dict | None = None) -> Flask:
     for blueprint in (grid.bp, households.bp, grid_staff.bp, visits.bp, grid_import.bp):
         app.register_blueprint(blueprint)
     app.register_blueprint(points_api.bp)
+    app.register_blueprint(notify_api.bp)
     app.register_blueprint(pwa.bp)  # last: its catch-all route serves the app shell
     return app
