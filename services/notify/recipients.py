@@ -48,7 +48,7 @@ class Directory(Protocol):
     def unit_staff(self, unit: str, role: str) -> list[str]: ...
 
 
-def _unique(users: list[str | None]) -> list[str]:
+def _unique(users: list[Any]) -> list[str]:
     return [u for u in dict.fromkeys(users) if u]
 
 
