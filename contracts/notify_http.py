@@ -25,6 +25,7 @@ class InboxQuery(Schema):
     before = fields.Integer(validate=validate.Range(min=1))  # a seq: older than this
     limit = fields.Integer(load_default=20, validate=validate.Range(min=1, max=100))
     unread = fields.Boolean(load_default=False)
+    kind = fields.String(validate=validate.OneOf(KIND_CODES))
 
 
 class InboxOut(Schema):

@@ -46,11 +46,12 @@ def inbox():
     """My messages, newest first, 20 a page (`before`: the seq to page back from).
     ---
     security: bearer
-    parameters: [before, limit, unread]
+    parameters: [before, limit, unread, kind]
     responses: {200: InboxOut, 400: Error, 401: Error}
     """
     args = query(s.InboxQuery())
-    return jsonify(notify("inbox", args.get("before"), args["limit"], args["unread"]))
+    found = notify("inbox", args.get("before"), args["limit"], args["unread"], args.get("kind"))
+    return jsonify(found)
 
 
 @bp.get("/summary")

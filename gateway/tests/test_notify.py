@@ -21,7 +21,7 @@ def test_my_inbox_pages_and_marks_read_as_me(client, rpc, bearer):
     answer = client.get("/api/v1/notify/messages?before=9&limit=5&unread=true", headers=me)
     assert answer.status_code == 200 and answer.json["unread"] == 3
     call = rpc.last("notify", "inbox")
-    assert call.args == (9, 5, True) and call.kwargs["caller"].actor == "u-7"
+    assert call.args == (9, 5, True, None) and call.kwargs["caller"].actor == "u-7"
     for bad in ("limit=0", "limit=101", "before=x", "unread=maybe", "page=2"):
         assert_error(
             client.get(f"/api/v1/notify/messages?{bad}", headers=me), 400, "validation_failed"

@@ -26,8 +26,14 @@ import { householdsView } from './views/householdList.js';
 import { visitView } from './views/visitForm.js';
 import { mapView } from './views/map.js';
 import { pointsHomeFor, registerPointsRoutes } from './views/points/index.js';
+import { startLive, stopLive } from './live.js';
+import { inboxView } from './views/inbox.js';
+import { notifySettingsView } from './views/notifySettings.js';
+import { noticesView, noticeView } from './views/notices.js';
+import { publishNoticeView } from './views/publishNotice.js';
 
 let loginNotice = '';
+const PUBLISHERS = ['grid_leader', 'community_admin', 'town_admin', 'county_admin', 'operator'];
 
 const homeFor = (key) => () => homeView(key, { onLogout: logout });
 route('/login', () =>
@@ -38,6 +44,7 @@ route('/login', () =>
       loginNotice = '';
       navigate('/', { replace: true });
       outbox.replay('login');
+      startLive();
     },
   }),
 );
@@ -52,6 +59,11 @@ route('/households/:id', ({ id }) => householdView({ id, onLogout: logout }));
 route('/households/:id/visit', ({ id }) => visitView({ id, onLogout: logout }));
 route('/duty-board', () => dutyBoardView({ onLogout: logout }));
 registerPointsRoutes(route, logout);
+route('/messages', () => inboxView({ onLogout: logout }));
+route('/settings/notify', () => notifySettingsView({ onLogout: logout }));
+route('/notices', () => noticesView({ onLogout: logout }));
+route('/notices/new', () => publishNoticeView({ onLogout: logout }));
+route('/notices/:id', ({ id }) => noticeView({ id, onLogout: logout }));
 route('*', homeFor(null));
 
 setGuard((path) => {
@@ -62,12 +74,15 @@ setGuard((path) => {
   if (key && !homesFor(user).includes(key)) return '/';
   // The grid screens are field tools: workers, leaders and instructors (the workbench).
   if (/^\/(grids|households|duty-board)(\/|$)/.test(path) && !homesFor(user).includes('workbench')) return '/';
+  // publishing notices: leaders and admins (the server checks roles and scope again)
+  if (/^\/notices(\/|$)/.test(path) && !PUBLISHERS.some((r) => user.roles?.includes(r))) return '/';
   const pointsHome = pointsHomeFor(path);
   if (pointsHome && !homesFor(user).includes(pointsHome)) return '/';
   return null;
 });
 
 onSessionChange((what) => {
+  if (what === 'expired' || what === 'logout') stopLive();
   if (what === 'expired') {
     clearApiCache(); // whoever logs in next may be someone else
     loginNotice = '登录已过期，请重新登录';
@@ -128,3 +143,4 @@ registerServiceWorker();
 startRouter(document.getElementById('app'));
 outbox.startOutbox();
 checkSession();
+if (currentUser()) startLive();

@@ -147,7 +147,7 @@ def drafts(announcement: dict, users: list[dict]) -> list[Draft]:
                 values=values,
                 source=f"ann:{announcement['_id']}",
                 critical=announcement["urgent"],
-                link=f"/notices/{announcement['_id']}",
+                link="/messages?kind=announcement",
                 data=data,
                 announcement_id=announcement["_id"],
                 to_name=user.get("name"),

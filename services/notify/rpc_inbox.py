@@ -24,11 +24,18 @@ class InboxRpc(NotifyBase):
     # --- the inbox --------------------------------------------------------------------------
     @notify_rpc
     def inbox(
-        self, before: int | None = None, limit: int = 20, unread: bool = False, *, caller: Caller
+        self,
+        before: int | None = None,
+        limit: int = 20,
+        unread: bool = False,
+        kind: str | None = None,
+        *,
+        caller: Caller,
     ) -> dict:
-        """My messages, newest first: {items, unread, next_before} (`before`: a seq)."""
+        """My messages, newest first: {items, unread, next_before} (`before`: a seq; `kind`:
+        one kind only, e.g. announcement)."""
         limit = max(1, min(int(limit), 100))
-        docs = self.store.inbox(caller.actor, before, limit, bool(unread))
+        docs = self.store.inbox(caller.actor, before, limit, bool(unread), kind)
         items = [messages.view(d) for d in docs]
         more = len(items) == limit and items[-1]["seq"] > 1
         return {

@@ -43,7 +43,9 @@ class NotifyStore(Protocol):
 
     # messages: ONE write path, and reads
     def append_messages(self, docs: list[dict], session: ClientSession) -> list[dict]: ...
-    def inbox(self, user: str, before: int | None, limit: int, unread: bool) -> list[dict]: ...
+    def inbox(
+        self, user: str, before: int | None, limit: int, unread: bool, kind: str | None = None
+    ) -> list[dict]: ...
     def mailbox(self, user: str) -> dict: ...
     def messages_since(self, user: str, seq: int, limit: int) -> list[dict]: ...
     def message(self, message_id: str) -> dict | None: ...
@@ -170,8 +172,12 @@ class MongoNotifyStore:
         self.messages.insert_many(docs, ordered=False, session=session)
         return docs
 
-    def inbox(self, user: str, before: int | None, limit: int, unread: bool) -> list[dict]:
+    def inbox(
+        self, user: str, before: int | None, limit: int, unread: bool, kind: str | None = None
+    ) -> list[dict]:
         query: dict[str, Any] = {"user_id": user}
+        if kind:
+            query["kind"] = kind
         if before:
             query["seq"] = {"$lt": before}
         if unread:
