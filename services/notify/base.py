@@ -13,6 +13,7 @@ from contracts.caller import Caller
 from contracts.errors import Forbidden, LianxinError
 from services.kit.clock import Clock, ClockProvider
 from services.kit.consumer import EventInbox
+from services.kit.health import HealthMixin
 from services.kit.outbox import Outbox, OutboxWriter
 from services.kit.rpc import TimedRpcProxy
 from services.notify.directory import Directory
@@ -28,7 +29,7 @@ def _seconds(config: dict, name: str, default: float) -> float:
     return float(config.get(name) or os.environ.get(name) or default)
 
 
-class NotifyBase:
+class NotifyBase(HealthMixin):
     """Dependencies and shared internals; the RPCs and handlers live in the mixins."""
 
     name = SERVICE
@@ -39,11 +40,6 @@ class NotifyBase:
     grid = TimedRpcProxy("grid")
     identity = TimedRpcProxy("identity")
     config = Config()
-
-    @rpc
-    def health(self) -> dict:
-        self.store.ping()
-        return {"service": self.name, "ok": True}
 
     def _now(self) -> datetime:
         at = self.clock.now()

@@ -26,7 +26,7 @@ from pymongo.errors import DuplicateKeyError
 
 from contracts.scope import prefix_range
 from services.kit.commands import Commands
-from services.kit.mongo import MongoProvider, in_transaction
+from services.kit.mongo import MongoProvider, PingStore, in_transaction
 
 T = TypeVar("T")
 Session = ClientSession | None
@@ -93,10 +93,9 @@ class NotifyStore(Protocol):
     def unread_people(self, announcement_id: str, limit: int, skip: int) -> tuple[list, int]: ...
 
 
-class MongoNotifyStore:
+class MongoNotifyStore(PingStore):
     def __init__(self, client: MongoClient, db: Database):
-        self.client = client
-        self.db = db
+        super().__init__(client, db)
         self.commands = Commands(client, db)
         self.receipts = db["receipts"]
         self.messages = db["messages"]
@@ -124,9 +123,6 @@ class MongoNotifyStore:
         self.batches.create_index(
             [("announcement_id", ASCENDING), ("state", ASCENDING), ("n", ASCENDING)]
         )
-
-    def ping(self) -> None:
-        self.db.command("ping")
 
     def transaction(self, work: Callable[[ClientSession], T]) -> T:
         return in_transaction(self.client, work)

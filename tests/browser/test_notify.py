@@ -8,38 +8,18 @@ from __future__ import annotations
 
 import re
 import uuid
-from datetime import datetime, timedelta, timezone
 
 from playwright.sync_api import expect
 
-from contracts.cases import CASE_DISPATCHED, CaseEvent
-from contracts.events import envelope
-from services.kit.outbox import amqp_publisher
+from tests import producers
 from tests.browser.conftest import PHONE, Phone
 from tests.browser.test_security import watch_violations
 
 
 def dispatch(system, user_id: str, title: str) -> None:
-    now = datetime.now(timezone.utc)
-    payload = CaseEvent().dump(
-        {
-            "case_id": uuid.uuid4().hex,
-            "number": f"AJ-B-{uuid.uuid4().hex[:6]}",
-            "title": title,
-            "category": "corridor_clutter",
-            "category_group": "safety_hazards",
-            "grid_code": "330424001001-001-01-01",
-            "state": "dispatched",
-            "action": "dispatch",
-            "actor": "service:cases",
-            "at": now.isoformat(),
-            "source": "resident",
-            "handler_id": user_id,
-            "level": "grid",
-            "deadline": (now + timedelta(hours=4)).isoformat(),
-        }
-    )
-    amqp_publisher(system.amqp_uri, "cases")(envelope(CASE_DISPATCHED, payload, producer="cases"))
+    number = f"AJ-B-{uuid.uuid4().hex[:6]}"
+    payload = producers.dispatched(user_id, number, "330424001001-001-01-01", title)
+    producers.case_publisher(system.amqp_uri)(payload)
 
 
 def test_a_dispatch_toasts_on_the_open_app_and_waits_in_the_inbox(phone, context, page):

@@ -13,14 +13,11 @@ import queue
 import threading
 import time
 import uuid
-from datetime import datetime, timedelta, timezone
 
 import pytest
 import requests
 
-from contracts.cases import CASE_DISPATCHED, CaseEvent
-from contracts.events import envelope
-from services.kit.outbox import amqp_publisher
+from tests import producers
 
 pytestmark = pytest.mark.e2e
 HAIXING = "330424001001"
@@ -96,27 +93,7 @@ def open_stream(system, token: str, last: int | None = None) -> Stream:
 
 
 def dispatched(user_id: str, number: str) -> dict:
-    now = datetime.now(timezone.utc)
-    return CaseEvent().dump(
-        {
-            "case_id": uuid.uuid4().hex,
-            "number": number,
-            "title": "楼道堆放杂物",
-            "category": "corridor_clutter",
-            "category_group": "safety_hazards",
-            "grid_code": MICRO,
-            "grid_name": None,
-            "state": "dispatched",
-            "from_state": "registered",
-            "action": "dispatch",
-            "actor": "service:cases",
-            "at": now.isoformat(),
-            "source": "resident",
-            "handler_id": user_id,
-            "level": "grid",
-            "deadline": (now + timedelta(hours=4)).isoformat(),
-        }
-    )
+    return producers.dispatched(user_id, number, MICRO)
 
 
 def test_a_bad_token_never_opens_a_stream(system):
@@ -148,9 +125,9 @@ def test_points_and_a_dispatch_reach_the_open_stream_and_a_reconnect_resumes(sys
     assert points["data"]["title"] == "积分 +4" and int(points["id"]) > start
 
     # a case dispatched to me, published as the cases service publishes it
-    publish = amqp_publisher(system.amqp_uri, "cases")
+    publish = producers.case_publisher(system.amqp_uri)
     sent_at = time.monotonic()
-    publish(envelope(CASE_DISPATCHED, dispatched(me, "AJ-E2E-0001"), producer="cases"))
+    publish(dispatched(me, "AJ-E2E-0001"))
     case = stream.next(
         lambda f: f.get("event") == "message" and f["data"]["kind"] == "case_dispatched"
     )
@@ -161,7 +138,7 @@ def test_points_and_a_dispatch_reach_the_open_stream_and_a_reconnect_resumes(sys
 
     # offline for a while: two more arrive; the reconnect replays exactly those
     for n in (2, 3):
-        publish(envelope(CASE_DISPATCHED, dispatched(me, f"AJ-E2E-000{n}"), producer="cases"))
+        publish(dispatched(me, f"AJ-E2E-000{n}"))
     deadline = time.monotonic() + 20
     while (
         summary(system, token)["latest_seq"] < int(case["id"]) + 2 and time.monotonic() < deadline

@@ -19,9 +19,9 @@ from contracts.notify import LIVE_EVENTS
 from services.kit import settings
 from services.kit.clock import ClockProvider
 from services.kit.mongo import connect
-from services.kit.outbox import OutboxRelay, OutboxWriter, amqp_publisher
 from services.notify.service import NotifyService
 from services.notify.tests import peers
+from tests.producers import Producers
 
 
 def wait_for(check, timeout: float = 20.0):
@@ -79,7 +79,7 @@ class Notify:
         self.config = config
         self.client = connect(config["MONGO_URL"])
         self.db = self.client[settings.db_name("notify", config)]
-        self._producers: dict = {}
+        self.producers = Producers(config)
         self.clock = next(d for d in container.extensions if isinstance(d, ClockProvider)).clock
         self.live = Live(config["AMQP_URI"])
 
@@ -88,18 +88,7 @@ class Notify:
             return hook(*args, **kwargs)
 
     def publish(self, producer: str, event_type: str, *payloads) -> list[dict]:
-        if producer not in self._producers:
-            db = self.client[settings.db_name(producer, self.config)]
-            self._producers[producer] = (
-                OutboxWriter(db, producer),
-                OutboxRelay(db, amqp_publisher(self.config["AMQP_URI"], producer)),
-            )
-        writer, relay = self._producers[producer]
-        with self.client.start_session() as session:
-            events = writer.record_many(session, event_type, payloads)
-        while relay.run_once():
-            pass
-        return events
+        return self.producers.publish(producer, event_type, *payloads)
 
     def handled(self, n: int) -> None:
         wait_for(lambda: self.db["processed_events"].count_documents({}) >= n)

@@ -14,8 +14,8 @@ from contracts.caller import Caller
 from services.kit import settings
 from services.kit.clock import ClockProvider
 from services.kit.mongo import connect
-from services.kit.outbox import OutboxRelay, OutboxWriter, amqp_publisher
 from services.points.service import PointsService
+from tests.producers import Producers
 
 VILLAGE = "330424001001"
 GRID = VILLAGE + "-001-01"
@@ -39,7 +39,7 @@ class Points:
         self.config = config
         self.client = connect(config["MONGO_URL"])
         self.db = self.client[settings.db_name("points", config)]
-        self._producers = {}
+        self.producers = Producers(config)
         self.clock = next(d for d in container.extensions if isinstance(d, ClockProvider)).clock
 
     def call(self, method, *args, **kwargs):
@@ -47,18 +47,7 @@ class Points:
             return hook(*args, **kwargs)
 
     def publish(self, producer: str, event_type: str, *payloads) -> list[dict]:
-        if producer not in self._producers:
-            db = self.client[settings.db_name(producer, self.config)]
-            self._producers[producer] = (
-                OutboxWriter(db, producer),
-                OutboxRelay(db, amqp_publisher(self.config["AMQP_URI"], producer)),
-            )
-        writer, relay = self._producers[producer]
-        with self.client.start_session() as session:
-            events = writer.record_many(session, event_type, payloads)
-        while relay.run_once():
-            pass
-        return events
+        return self.producers.publish(producer, event_type, *payloads)
 
     def handled(self, n: int) -> None:
         wait_for(lambda: self.db["processed_events"].count_documents({}) >= n)
