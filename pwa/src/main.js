@@ -25,12 +25,9 @@ import { householdView } from './views/householdFile.js';
 import { householdsView } from './views/householdList.js';
 import { visitView } from './views/visitForm.js';
 import { mapView } from './views/map.js';
-import { pointsHomeFor, registerPointsRoutes } from './views/points/index.js';
+import { lazy, pointsHomeFor, registerPointsRoutes } from './views/points/index.js';
 import { startLive, stopLive } from './live.js';
 import { inboxView } from './views/inbox.js';
-import { notifySettingsView } from './views/notifySettings.js';
-import { noticesView, noticeView } from './views/notices.js';
-import { publishNoticeView } from './views/publishNotice.js';
 
 let loginNotice = '';
 const PUBLISHERS = ['grid_leader', 'community_admin', 'town_admin', 'county_admin', 'operator'];
@@ -60,10 +57,11 @@ route('/households/:id/visit', ({ id }) => visitView({ id, onLogout: logout }));
 route('/duty-board', () => dutyBoardView({ onLogout: logout }));
 registerPointsRoutes(route, logout);
 route('/messages', () => inboxView({ onLogout: logout }));
-route('/settings/notify', () => notifySettingsView({ onLogout: logout }));
-route('/notices', () => noticesView({ onLogout: logout }));
-route('/notices/new', () => publishNoticeView({ onLogout: logout }));
-route('/notices/:id', ({ id }) => noticeView({ id, onLogout: logout }));
+// settings and the publisher's screens load when first opened (most users never open them)
+route('/settings/notify', lazy(() => import('./views/notifySettings.js'), 'notifySettingsView', logout));
+route('/notices', lazy(() => import('./views/notices.js'), 'noticesView', logout));
+route('/notices/new', lazy(() => import('./views/publishNotice.js'), 'publishNoticeView', logout));
+route('/notices/:id', lazy(() => import('./views/notices.js'), 'noticeView', logout));
 route('*', homeFor(null));
 
 setGuard((path) => {

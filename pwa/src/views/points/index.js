@@ -13,7 +13,7 @@ export function pointsHomeFor(path) {
 }
 
 /** A view whose module loads on demand: an empty frame first, the screen when it arrives. */
-function lazy(load, name, onLogout) {
+export function lazy(load, name, onLogout) {
   return (params) => {
     const holder = document.createElement('div');
     holder.className = 'screen';
