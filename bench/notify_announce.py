@@ -84,9 +84,13 @@ def main() -> None:
         state = job
         while state["state"] not in ("done", "failed") and time.monotonic() - started < 600:
             time.sleep(1)
-            state = requests.get(
+            answer = requests.get(
                 api + f"/api/v1/notify/announcements/{job['id']}", headers=bearer, timeout=30
-            ).json()
+            )
+            if answer.status_code != 200:  # a busy moment: say so and ask again
+                print(f"  progress answered {answer.status_code}: {answer.text[:200]}")
+                continue
+            state = answer.json()
             samples.append((time.monotonic() - started, state["state"], state["done"]))
         took = time.monotonic() - started
         t = time.monotonic()

@@ -18,7 +18,6 @@ from typing import Any
 from contracts.caller import Caller
 
 CACHE_SECONDS = 300.0
-PAGE = 500
 TRUSTED = Caller.trusted("notify")
 
 
@@ -121,15 +120,9 @@ class Directory:
     def unit_staff(self, unit: str, role: str) -> list[str]:
         return _staff.get((unit, role), lambda: [u["id"] for u in self.users(unit, role)])
 
-    def users(self, scope: str, role: str) -> Iterator[dict]:
-        """Users holding `role` with a scope inside `scope`, page by page."""
-        skip = 0
-        while True:
-            page = self.identity.list_users(scope, role, PAGE, skip)
-            yield from (u for u in page if not u.get("disabled"))
-            if len(page) < PAGE:
-                return
-            skip += PAGE
+    def users(self, scope: str, role: str) -> list[dict]:
+        """Enabled users holding `role` with a scope inside `scope`: [{id, display_name}]."""
+        return self.identity.users_in(scope, [role])
 
     def households(self, code: str, tag: str) -> Iterator[dict]:
         """Household lines with `tag` under `code`, page by page (no names or numbers)."""

@@ -118,6 +118,14 @@ class IdentityStandIn:
         return found[skip : skip + limit]
 
     @rpc
+    def users_in(self, scope, roles):
+        return [
+            {"id": u["id"], "display_name": u["display_name"]}
+            for u in sorted(USERS.values(), key=lambda u: u["id"])
+            if set(roles) & set(u["roles"]) and any(s.startswith(scope) for s in u["scopes"])
+        ]
+
+    @rpc
     def get_user(self, user_id):
         if user_id not in USERS:
             raise NotFound(details={"user_id": user_id})
