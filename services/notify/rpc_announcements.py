@@ -98,11 +98,11 @@ class AnnouncementRpc(NotifyBase):
         self, announcement_id: str, limit: int = 50, skip: int = 0, *, caller: Caller
     ) -> dict:
         """Who has not read it yet: {items: [{user_id, name}], total}."""
-        self._visible(announcement_id, caller)
-        found, total = self.store.unread_people(announcement_id, int(limit), int(skip))
+        doc = self._visible(announcement_id, caller)
+        found = self.store.unread_people(announcement_id, int(limit), int(skip))
         return {
             "items": [{"user_id": d["user_id"], "name": d.get("to_name") or ""} for d in found],
-            "total": total,
+            "total": max(0, doc.get("done", 0) - doc.get("read", 0)),  # kept on the record
         }
 
     # --- the job ----------------------------------------------------------------------------

@@ -90,7 +90,7 @@ class NotifyStore(Protocol):
     def pending_batches(self, announcement_id: str) -> list[dict]: ...
     def finish_batch(self, batch_id: str, announcement_id: str, n: int, s: Any) -> bool: ...
     def read_count(self, announcement_id: str) -> int: ...
-    def unread_people(self, announcement_id: str, limit: int, skip: int) -> tuple[list, int]: ...
+    def unread_people(self, announcement_id: str, limit: int, skip: int) -> list[dict]: ...
 
 
 class MongoNotifyStore(PingStore):
@@ -196,11 +196,19 @@ class MongoNotifyStore(PingStore):
         query: dict[str, Any] = {"user_id": user, "read_at": None}
         if ids is not None:
             query["_id"] = {"$in": ids}
-        found = [d["_id"] for d in self.messages.find(query, {"_id": 1}, session=session)]
+        docs = list(self.messages.find(query, {"_id": 1, "announcement_id": 1}, session=session))
+        found = [d["_id"] for d in docs]
         if found:
             self.messages.update_many(
                 {"_id": {"$in": found}, "read_at": None}, {"$set": {"read_at": at}}, session=session
             )
+        # a notice's read count moves with its messages (the sender polls it while it sends)
+        notices: dict[str, int] = {}
+        for d in docs:
+            if d.get("announcement_id"):
+                notices[d["announcement_id"]] = notices.get(d["announcement_id"], 0) + 1
+        for notice, n in notices.items():
+            self.announcements.update_one({"_id": notice}, {"$inc": {"read": n}}, session=session)
         box = self.mailboxes.find_one_and_update(
             {"_id": user},
             {"$inc": {"unread": -len(found)}},
@@ -392,15 +400,13 @@ class MongoNotifyStore(PingStore):
         return True
 
     def read_count(self, announcement_id: str) -> int:
-        return self.messages.count_documents(
-            {"announcement_id": announcement_id, "read_at": {"$ne": None}}
-        )
+        found = self.announcements.find_one({"_id": announcement_id}, {"read": 1})
+        return (found or {}).get("read", 0)
 
-    def unread_people(self, announcement_id: str, limit: int, skip: int) -> tuple[list, int]:
+    def unread_people(self, announcement_id: str, limit: int, skip: int) -> list[dict]:
         query = {"announcement_id": announcement_id, "read_at": None}
-        total = self.messages.count_documents(query)
         found = self.messages.find(query, {"user_id": 1, "to_name": 1}).sort("user_id", 1)
-        return list(found.skip(skip).limit(limit)), total
+        return list(found.skip(skip).limit(limit))
 
 
 class NotifyStorage(MongoProvider):
