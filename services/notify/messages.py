@@ -7,7 +7,8 @@ announcement's) is written here, once:
 - the text comes from the kind's template (an operator's edit, else the default), filled in;
 - the user's preferences decide how it tells them (`domain.telling`): a toast in an open
   app, a Web Push, an SMS if a critical message is not seen in time, or held for a digest;
-- the store numbers it in the user's mailbox (`append_messages`: the one write path);
+- the store numbers it in the user's mailbox (`reserve_numbers`, which also answers the
+  user's preferences and push subscriptions), and it is inserted;
 - Web Push and SMS deliveries are queued in the same transaction (sent and retried by
   `sending.py`), and one `messages_created` event carries the views to the open apps.
 """
@@ -74,13 +75,16 @@ def deliver(
         return []
     settings = settings or Settings()
     templates = store.templates() if templates is None else templates
-    users = list(dict.fromkeys(d.user_id for d in drafts))
-    prefs = store.preferences_of(users, session=session)
-    pushing: dict[str, list] | None = None
+    counts: dict[str, int] = {}
+    for draft in drafts:
+        counts[draft.user_id] = counts.get(draft.user_id, 0) + 1
+    boxes = store.reserve_numbers(counts, session)
+    numbers = {u: boxes[u]["seq"] - n for u, n in counts.items()}
     docs, outward = [], []
     for draft in drafts:
         kind = KINDS[draft.kind]
-        mine = prefs.get(draft.user_id)
+        box = boxes[draft.user_id]
+        mine = box.get("prefs")
         quiet = domain.in_quiet_hours((mine or {}).get("quiet"), now)
         digest_open = False
         if kind.digest and not draft.critical and not quiet:
@@ -90,9 +94,11 @@ def deliver(
             )
         told = domain.telling(kind, draft.critical, mine, now, digest_open)
         title, body = texts(kind, templates, draft.values)
+        numbers[draft.user_id] += 1
         doc = {
             "_id": draft.message_id,
             "user_id": draft.user_id,
+            "seq": numbers[draft.user_id],
             "kind": kind.code,
             "title": title,
             "body": body,
@@ -108,14 +114,11 @@ def deliver(
             doc["announcement_id"] = draft.announcement_id
             doc["to_name"] = draft.to_name
         docs.append(doc)
-        if told.push:
-            if pushing is None:
-                pushing = store.subscriptions_of(users, session=session)
-            if pushing.get(draft.user_id):
-                outward.append(_delivery(doc, "push", "queued", now, now))
+        if told.push and box.get("push"):
+            outward.append(_delivery(doc, "push", "queued", now, now))
         if told.sms:
             outward.append(_delivery(doc, "sms", "waiting", now, now + settings.sms_grace))
-    store.append_messages(docs, session)
+    store.insert_messages(docs, session)
     store.put_deliveries(outward, session)
     views = [view(d) for d in docs]
     outbox.record(

@@ -1,14 +1,16 @@
 """Notify storage, in the `wg_notify` database, behind the `NotifyStore` protocol.
 
-Messages have ONE write path, `append_messages(docs, session)`: it gives each message the
-next number of its user's mailbox (`seq`, in commit order per user: a write to the mailbox
-makes two transactions for one user take turns) and raises the unread count in the same
-transaction. The live stream resumes from that number (`Last-Event-ID`), so nothing a user
-was sent can slip between a reconnect and the inbox.
+Messages are written one way (`messages.deliver`): `reserve_numbers` raises each user's
+mailbox counter by the messages coming (`seq`, in commit order per user: a write to the
+mailbox makes two transactions for one user take turns) and their unread count, and answers
+the mailboxes, which also hold the user's preferences and Web Push subscriptions, so one
+batch of 500 recipients costs one bulk write and one read; then `insert_messages`. The live
+stream resumes from that number (`Last-Event-ID`), so nothing a user was sent can slip
+between a reconnect and the inbox.
 
-Collections: `messages`, `mailboxes` {seq, unread}, `deliveries` (one per message and
-outward channel: push, sms, and the open app's receipt), `digests` (a user's burst window
-per kind), `preferences`, `templates`, `push_subscriptions`, `announcements` and
+Collections: `messages`, `mailboxes` {seq, unread, prefs, push: [subscriptions]},
+`deliveries` (one per message and outward channel: push, sms, and the open app's receipt),
+`digests` (a user's burst window per kind), `templates`, `announcements` and
 `announcement_batches` (a job's recipients in batches of 500), `receipts` (echo), plus the
 kit's `outbox`, `processed_events`, `dead_letters` and `commands`.
 """
@@ -41,8 +43,9 @@ class NotifyStore(Protocol):
     def run_command(self, kind: str, client_id: str, body: Any, execute: Callable) -> Any: ...
     def insert_receipt(self, doc: dict, session: ClientSession) -> None: ...
 
-    # messages: ONE write path, and reads
-    def append_messages(self, docs: list[dict], session: ClientSession) -> list[dict]: ...
+    # messages (written by messages.deliver only), and reads
+    def reserve_numbers(self, counts: dict[str, int], session: ClientSession) -> dict: ...
+    def insert_messages(self, docs: list[dict], session: ClientSession) -> None: ...
     def inbox(
         self, user: str, before: int | None, limit: int, unread: bool, kind: str | None = None
     ) -> list[dict]: ...
@@ -69,9 +72,8 @@ class NotifyStore(Protocol):
     def due_digests(self, now: datetime, limit: int = 200) -> list[dict]: ...
     def take_digest(self, digest_id: str, now: datetime, until: datetime) -> dict | None: ...
 
-    # preferences, templates, push subscriptions
+    # preferences, templates, push subscriptions (the last two kept on the mailbox)
     def preferences(self, user: str) -> dict | None: ...
-    def preferences_of(self, users: Iterable[str], session: Session = None) -> dict[str, dict]: ...
     def put_preferences(self, user: str, doc: dict) -> None: ...
     def templates(self) -> dict[str, dict]: ...
     def put_template(self, kind: str, doc: dict) -> None: ...
@@ -102,9 +104,7 @@ class MongoNotifyStore(PingStore):
         self.mailboxes = db["mailboxes"]
         self.deliveries = db["deliveries"]
         self.digests = db["digests"]
-        self.prefs = db["preferences"]
         self.template_docs = db["templates"]
-        self.subscriptions = db["push_subscriptions"]
         self.announcements = db["announcements"]
         self.batches = db["announcement_batches"]
 
@@ -117,7 +117,7 @@ class MongoNotifyStore(PingStore):
         self.deliveries.create_index([("state", ASCENDING), ("next_try_at", ASCENDING)])
         self.deliveries.create_index([("message_id", ASCENDING)])
         self.digests.create_index([("held", ASCENDING), ("until", ASCENDING)])
-        self.subscriptions.create_index([("user_id", ASCENDING)])
+        self.mailboxes.create_index([("push.endpoint", ASCENDING)], sparse=True)
         self.announcements.create_index([("code", ASCENDING), ("created_at", DESCENDING)])
         self.announcements.create_index([("state", ASCENDING), ("lease_until", ASCENDING)])
         self.batches.create_index(
@@ -134,39 +134,26 @@ class MongoNotifyStore(PingStore):
         self.receipts.insert_one(doc, session=session)
 
     # --- messages -----------------------------------------------------------------------
-    def append_messages(self, docs: list[dict], session: ClientSession) -> list[dict]:
-        """Number each message in its user's mailbox, raise the unread counts, insert them.
-
-        Two round trips per call whatever its size (a bulk $inc, then one read of the new
-        numbers), so an announcement batch of 500 costs the same handful of requests as one
-        dispatch. A user may appear several times: their numbers follow on.
-        """
-        if not docs:
-            return []
-        per_user: dict[str, int] = {}
-        for doc in docs:
-            per_user[doc["user_id"]] = per_user.get(doc["user_id"], 0) + 1
-        unread = {
-            u: sum(1 for d in docs if d["user_id"] == u and not d.get("read_at")) for u in per_user
-        }
+    def reserve_numbers(self, counts: dict[str, int], session: ClientSession) -> dict:
+        """Raise each user's counter and unread count by `counts[user]` new messages; the
+        mailboxes after it ({seq: the last number now taken, prefs, push}). Two round trips
+        whatever the size: one dispatch and a batch of 500 cost the same requests."""
+        if not counts:
+            return {}
         self.mailboxes.bulk_write(
             [
-                UpdateOne({"_id": u}, {"$inc": {"seq": n, "unread": unread[u]}}, upsert=True)
-                for u, n in per_user.items()
+                UpdateOne({"_id": u}, {"$inc": {"seq": n, "unread": n}}, upsert=True)
+                for u, n in counts.items()
             ],
             ordered=False,
             session=session,
         )
-        top = {
-            m["_id"]: m["seq"]
-            for m in self.mailboxes.find({"_id": {"$in": list(per_user)}}, session=session)
-        }
-        given = {u: top[u] - n for u, n in per_user.items()}
-        for doc in docs:
-            given[doc["user_id"]] += 1
-            doc["seq"] = given[doc["user_id"]]
-        self.messages.insert_many(docs, ordered=False, session=session)
-        return docs
+        found = self.mailboxes.find({"_id": {"$in": list(counts)}}, session=session)
+        return {m["_id"]: m for m in found}
+
+    def insert_messages(self, docs: list[dict], session: ClientSession) -> None:
+        if docs:
+            self.messages.insert_many(docs, ordered=False, session=session)
 
     def inbox(
         self, user: str, before: int | None, limit: int, unread: bool, kind: str | None = None
@@ -306,15 +293,10 @@ class MongoNotifyStore(PingStore):
 
     # --- preferences, templates, subscriptions -------------------------------------------
     def preferences(self, user: str) -> dict | None:
-        return self.prefs.find_one({"_id": user})
-
-    def preferences_of(self, users: Iterable[str], session: Session = None) -> dict[str, dict]:
-        return {
-            d["_id"]: d for d in self.prefs.find({"_id": {"$in": list(users)}}, session=session)
-        }
+        return (self.mailboxes.find_one({"_id": user}, {"prefs": 1}) or {}).get("prefs")
 
     def put_preferences(self, user: str, doc: dict) -> None:
-        self.prefs.replace_one({"_id": user}, {**doc, "_id": user}, upsert=True)
+        self.mailboxes.update_one({"_id": user}, {"$set": {"prefs": doc}}, upsert=True)
 
     def templates(self) -> dict[str, dict]:
         return {d["_id"]: d for d in self.template_docs.find({})}
@@ -323,19 +305,24 @@ class MongoNotifyStore(PingStore):
         self.template_docs.replace_one({"_id": kind}, {**doc, "_id": kind}, upsert=True)
 
     def subscriptions_of(self, users: Iterable[str], session: Session = None) -> dict:
-        out: dict[str, list[dict]] = {}
-        for d in self.subscriptions.find({"user_id": {"$in": list(users)}}, session=session):
-            out.setdefault(d["user_id"], []).append(d)
-        return out
+        found = self.mailboxes.find(
+            {"_id": {"$in": list(users)}, "push.0": {"$exists": True}}, {"push": 1}, session=session
+        )
+        return {m["_id"]: m["push"] for m in found}
 
     def put_subscription(self, doc: dict) -> None:
-        self.subscriptions.replace_one({"_id": doc["_id"]}, doc, upsert=True)
+        """Keep a phone's subscription on its user's mailbox; a phone that changed hands
+        (a shared phone, a new login) leaves the previous user's."""
+        endpoint = doc["endpoint"]
+        self.remove_subscription(endpoint)
+        self.mailboxes.update_one({"_id": doc["user_id"]}, {"$push": {"push": doc}}, upsert=True)
 
     def remove_subscription(self, endpoint: str, user: str | None = None) -> int:
-        query: dict[str, Any] = {"endpoint": endpoint}
+        query: dict[str, Any] = {"push.endpoint": endpoint}
         if user is not None:
-            query["user_id"] = user
-        return self.subscriptions.delete_many(query).deleted_count
+            query["_id"] = user
+        gone = self.mailboxes.update_many(query, {"$pull": {"push": {"endpoint": endpoint}}})
+        return gone.modified_count
 
     # --- announcements --------------------------------------------------------------------
     def insert_announcement(self, doc: dict, session: ClientSession) -> None:

@@ -26,12 +26,6 @@ class FakeStore:
     def templates(self):
         return {"case_dispatched": {"title": "派单 {number}", "body": "{place}"}}
 
-    def preferences_of(self, users, session=None):
-        return {u: self.prefs[u] for u in users if u in self.prefs}
-
-    def subscriptions_of(self, users, session=None):
-        return {u: self.subs[u] for u in users if u in self.subs}
-
     def digest_window(self, user, kind, now, until, place, s):
         key = f"{user}:{kind}"
         if self.windows.get(key, now) > now:
@@ -39,12 +33,19 @@ class FakeStore:
         self.windows[key] = until
         return False
 
-    def append_messages(self, docs, session):
-        for doc in docs:
-            self.seq[doc["user_id"]] = self.seq.get(doc["user_id"], 0) + 1
-            doc["seq"] = self.seq[doc["user_id"]]
+    def reserve_numbers(self, counts, session):
+        boxes = {}
+        for user, n in counts.items():
+            self.seq[user] = self.seq.get(user, 0) + n
+            boxes[user] = {
+                "seq": self.seq[user],
+                "prefs": self.prefs.get(user),
+                "push": self.subs.get(user),
+            }
+        return boxes
+
+    def insert_messages(self, docs, session):
         self.messages += docs
-        return docs
 
     def put_deliveries(self, docs, session):
         self.deliveries += docs
