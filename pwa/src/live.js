@@ -82,6 +82,9 @@ async function loop() {
       continue;
     }
     try {
+      // An access token known to have expired (a reloaded tab) is renewed first, through the
+      // same single renewal every other call shares, rather than spent on a 401.
+      if (!freshToken()) await refreshSession();
       const summary = await get('/api/v1/notify/summary');
       setUnread(summary.unread);
       if (lastSeq === null) lastSeq = summary.latest_seq;
@@ -100,6 +103,16 @@ async function loop() {
     delay = Math.min(delay * 2, 30000);
   }
   stopNetwork();
+}
+
+function freshToken() {
+  const token = accessToken();
+  try {
+    const claims = JSON.parse(atob(token.split('.')[1].replace(/-/g, '+').replace(/_/g, '/')));
+    return claims.exp * 1000 > Date.now() + 5000;
+  } catch {
+    return false;
+  }
 }
 
 /** Read one stream until it ends; why it ended ('token_expired', …) or null. */
