@@ -85,11 +85,14 @@ async function loop() {
       // An access token known to have expired (a reloaded tab) is renewed first, through the
       // same single renewal every other call shares, rather than spent on a 401.
       if (!freshToken()) await refreshSession();
+      if (!running) break;
       const summary = await get('/api/v1/notify/summary');
+      if (!running) break; // logged out meanwhile: touch nothing of the session
       setUnread(summary.unread);
       if (lastSeq === null) lastSeq = summary.latest_seq;
       const ended = await follow(summary.stream_url);
       delay = 1000;
+      if (!running) break;
       if (ended === 'token_expired' || ended === 'unauthorized') {
         await refreshSession();
         continue;

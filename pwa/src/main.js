@@ -103,6 +103,7 @@ async function logout(button) {
   if (waiting && !window.confirm(`还有 ${waiting} 条记录待发送。退出登录会把它们从本机删除，确定退出吗？`)) {
     return;
   }
+  stopLive(); // first: the ending session must not be renewed by the live connection
   if (button) {
     button.disabled = true;
     button.textContent = '正在退出…';
