@@ -1,16 +1,21 @@
 """Publishing events as their services do, for the tests and benchmarks of consumers: through
 the kit's outbox writer and relay (so the payload is checked against its contract schema and
 goes out as a persistent, confirmed nameko event of that producer), or a case event straight
-onto the bus as the cases service's relay publishes it."""
+onto the bus as the cases service's relay publishes it; and a consuming service under test
+(`ConsumingService`: call its entrypoints, publish to it, wait until it handled n events)."""
 
 from __future__ import annotations
 
+import time
 import uuid
 from datetime import datetime, timedelta, timezone
+
+from nameko.testing.services import entrypoint_hook
 
 from contracts.cases import CASE_DISPATCHED, CaseEvent
 from contracts.events import envelope
 from services.kit import settings
+from services.kit.clock import ClockProvider
 from services.kit.mongo import connect
 from services.kit.outbox import OutboxRelay, OutboxWriter, amqp_publisher
 
@@ -37,6 +42,41 @@ class Producers:
         while relay.run_once():
             pass
         return events
+
+
+def wait_for(check, timeout: float = 20.0):
+    """`check()`'s first truthy answer within `timeout` seconds."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        found = check()
+        if found:
+            return found
+        time.sleep(0.05)
+    raise AssertionError("condition not met in time")
+
+
+class ConsumingService:
+    """A running service container: its database, its clock, its entrypoints, and events
+    published to it as their producers publish them."""
+
+    def __init__(self, container, config: dict, service: str):
+        self.container = container
+        self.config = config
+        self.client = connect(config["MONGO_URL"])
+        self.db = self.client[settings.db_name(service, config)]
+        self.producers = Producers(config)
+        self.clock = next(d for d in container.extensions if isinstance(d, ClockProvider)).clock
+
+    def call(self, method, *args, **kwargs):
+        with entrypoint_hook(self.container, method) as hook:
+            return hook(*args, **kwargs)
+
+    def publish(self, producer: str, event_type: str, *payloads) -> list[dict]:
+        return self.producers.publish(producer, event_type, *payloads)
+
+    def handled(self, n: int) -> None:
+        """Wait until the service applied `n` events (its inbox marks)."""
+        wait_for(lambda: self.db["processed_events"].count_documents({}) >= n)
 
 
 def dispatched(user_id: str, number: str, grid_code: str, title: str = "楼道堆放杂物") -> dict:

@@ -5,33 +5,18 @@ and a listener on notify's live events (what the gateway's stream follows)."""
 
 from __future__ import annotations
 
-import time
 import uuid
 from datetime import datetime, timedelta, timezone
 
 import pytest
 from kombu import Connection, Queue
 from nameko.events import get_event_exchange
-from nameko.testing.services import entrypoint_hook
 
 from contracts.caller import Caller
 from contracts.notify import LIVE_EVENTS
-from services.kit import settings
-from services.kit.clock import ClockProvider
-from services.kit.mongo import connect
 from services.notify.service import NotifyService
 from services.notify.tests import peers
-from tests.producers import Producers
-
-
-def wait_for(check, timeout: float = 20.0):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        found = check()
-        if found:
-            return found
-        time.sleep(0.05)
-    raise AssertionError("condition not met in time")
+from tests.producers import ConsumingService, wait_for  # noqa: F401 (tests import wait_for here)
 
 
 def user(uid: str, *roles: str, scopes=(peers.VILLAGE,)) -> Caller:
@@ -73,25 +58,10 @@ class Live:
         )
 
 
-class Notify:
+class Notify(ConsumingService):
     def __init__(self, container, config):
-        self.container = container
-        self.config = config
-        self.client = connect(config["MONGO_URL"])
-        self.db = self.client[settings.db_name("notify", config)]
-        self.producers = Producers(config)
-        self.clock = next(d for d in container.extensions if isinstance(d, ClockProvider)).clock
+        super().__init__(container, config, "notify")
         self.live = Live(config["AMQP_URI"])
-
-    def call(self, method, *args, **kwargs):
-        with entrypoint_hook(self.container, method) as hook:
-            return hook(*args, **kwargs)
-
-    def publish(self, producer: str, event_type: str, *payloads) -> list[dict]:
-        return self.producers.publish(producer, event_type, *payloads)
-
-    def handled(self, n: int) -> None:
-        wait_for(lambda: self.db["processed_events"].count_documents({}) >= n)
 
     def inbox(self, uid: str, **kw) -> dict:
         return self.call("inbox", caller=user(uid), **kw)
