@@ -41,6 +41,8 @@ bench: venv broker
 	$(PY) -m bench.points_awards
 	$(PY) -m bench.points_audit
 	$(PY) -m bench.cases
+	$(PY) -m bench.notify_stream
+	$(PY) -m bench.notify_announce
 
 # Check the points ledger's invariants (MONGO_URL / DB_PREFIX name the database).
 audit: venv

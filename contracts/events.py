@@ -41,6 +41,7 @@ EVENT_MODULES = (
     "contracts.cases",
     "contracts.points",
     "contracts.identity",
+    "contracts.notify",
 )
 
 

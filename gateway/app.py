@@ -20,6 +20,7 @@ from gateway.api import (
     visits,
 )
 from gateway.api import cases as cases_api
+from gateway.api import notify as notify_api
 from gateway.api import points as points_api
 from gateway.rpc import RpcPool
 
@@ -51,5 +52,6 @@ def create_app(config: dict | None = None) -> Flask:
     app.register_blueprint(points_api.bp)
     app.register_blueprint(cases_api.bp)
     app.register_blueprint(open311.bp)
+    app.register_blueprint(notify_api.bp)
     app.register_blueprint(pwa.bp)  # last: its catch-all route serves the app shell
     return app

@@ -19,6 +19,8 @@ from __future__ import annotations
 
 from flask import Flask, request
 
+from gateway.livestream.url import stream_origin
+
 APP_POLICY = "; ".join(
     [
         "default-src 'self'",
@@ -51,7 +53,12 @@ def install(app: Flask) -> None:
         api = request.path.startswith(API_PREFIXES)
         for name, value in COMMON.items():
             response.headers.setdefault(name, value)
-        response.headers.setdefault("Content-Security-Policy", API_POLICY if api else APP_POLICY)
+        policy = API_POLICY
+        if not api:  # the page may also reach the live stream's origin (gateway/livestream)
+            policy = APP_POLICY.replace(
+                "connect-src 'self'", f"connect-src 'self' {stream_origin()}".rstrip()
+            )
+        response.headers.setdefault("Content-Security-Policy", policy)
         if request.is_secure:
             response.headers.setdefault("Strict-Transport-Security", "max-age=31536000")
         if api and "Cache-Control" not in response.headers:

@@ -21,6 +21,7 @@ from marshmallow import Schema, fields
 from contracts import cases_http as cases_schemas
 from contracts import grid_http as grid_schemas
 from contracts import identity as identity_schemas
+from contracts import notify_http as notify_schemas
 from contracts import points_http as points_schemas
 from contracts.errors import CATALOG
 
@@ -47,7 +48,7 @@ SECURITY = {
 
 def _schemas() -> dict[str, type[Schema]]:
     found: dict[str, type[Schema]] = {"Error": Error}
-    for module in (identity_schemas, grid_schemas, points_schemas, cases_schemas):
+    for module in (identity_schemas, grid_schemas, points_schemas, cases_schemas, notify_schemas):
         for name in dir(module):
             obj = getattr(module, name)
             if isinstance(obj, type) and issubclass(obj, Schema) and obj is not Schema:

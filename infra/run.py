@@ -52,6 +52,7 @@ def broker_uri() -> str:
 def main() -> int:
     plan = Plan(
         gateway_port=int(os.environ.get("GATEWAY_PORT", "8000")),
+        stream_port=int(os.environ.get("STREAM_PORT", "8001")),
         db_port=int(os.environ.get("DB_PORT", "27217")),
         data_dir=Path(os.environ.get("LIANXIN_DATA", ROOT / "var")),
         amqp_uri=broker_uri(),

@@ -18,6 +18,8 @@ import urllib.request
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from gateway.livestream import serve_command
+
 ROOT = Path(__file__).resolve().parent.parent
 BIN = Path(sys.executable).parent
 SERVICES = {
@@ -33,6 +35,7 @@ COLOURS = ["36", "32", "33", "35", "34", "31", "96", "92"]
 @dataclass
 class Plan:
     gateway_port: int = 8000
+    stream_port: int = 8001  # the live stream (SSE), gateway/livestream
     db_port: int = 27217
     data_dir: Path = ROOT / "var"
     amqp_uri: str = "pyamqp://guest:guest@127.0.0.1:5672/"
@@ -139,6 +142,7 @@ class System:
                 "PYTHONPATH": str(ROOT),
                 "PYTHONUNBUFFERED": "1",
                 "PYTHONWARNINGS": "ignore::DeprecationWarning",
+                "STREAM_PORT": str(self.plan.stream_port),
             }
         )
         env.update(self.plan.extra_env)
@@ -180,6 +184,7 @@ class System:
             ],
             env,
         )
+        self.group.start("stream", serve_command(BIN, self.plan.stream_port), env)
         self.wait_ready()
 
     def _start_database(self, env: dict) -> None:

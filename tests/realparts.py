@@ -112,6 +112,7 @@ def whole_system(label: str, extra_env: dict | None = None):
     with broker_vhost(f"lianxin-{label}") as amqp_uri:
         plan = Plan(
             gateway_port=free_port(),
+            stream_port=free_port(),
             db_port=free_port(),
             data_dir=Path(data_dir),
             amqp_uri=amqp_uri,

@@ -4,6 +4,7 @@ import './styles.css';
 import { ApiError, NetworkError, SessionExpired, get, request } from './api.js';
 import * as outbox from './outbox.js';
 import { homesFor } from './roles.js';
+import vocabulary from '../../contracts/vocabulary.json';
 import { navigate, refresh, route, setGuard, startRouter } from './router.js';
 import { clearApiCache, registerServiceWorker } from './service-worker-registration.js';
 import {
@@ -27,6 +28,9 @@ import { visitView } from './views/visitForm.js';
 import { mapView } from './views/map.js';
 import { pointsHomeFor, registerPointsRoutes } from './views/points/index.js';
 import { PUBLIC_PATHS, registerCaseRoutes } from './views/cases/index.js';
+import { lazy } from './views/lazy.js';
+import { startLive, stopLive } from './live.js';
+import { inboxView } from './views/inbox.js';
 
 let loginNotice = '';
 
@@ -39,6 +43,7 @@ route('/login', () =>
       loginNotice = '';
       navigate('/', { replace: true });
       outbox.replay('login');
+      startLive();
     },
   }),
 );
@@ -54,6 +59,12 @@ route('/households/:id/visit', ({ id }) => visitView({ id, onLogout: logout }));
 route('/duty-board', () => dutyBoardView({ onLogout: logout }));
 registerPointsRoutes(route, logout);
 registerCaseRoutes(route, logout);
+route('/messages', () => inboxView({ onLogout: logout }));
+// settings and the publisher's screens load when first opened (most users never open them)
+route('/settings/notify', lazy(() => import('./views/notifySettings.js'), 'notifySettingsView', logout));
+route('/notices', lazy(() => import('./views/notices.js'), 'noticesView', logout));
+route('/notices/new', lazy(() => import('./views/publishNotice.js'), 'publishNoticeView', logout));
+route('/notices/:id', lazy(() => import('./views/notices.js'), 'noticeView', logout));
 route('*', homeFor(null));
 
 setGuard((path) => {
@@ -64,12 +75,15 @@ setGuard((path) => {
   if (key && !homesFor(user).includes(key)) return '/';
   // The grid screens are field tools: workers, leaders and instructors (the workbench).
   if (/^\/(grids|households|duty-board)(\/|$)/.test(path) && !homesFor(user).includes('workbench')) return '/';
+  // publishing notices: leaders and admins (the server checks roles and scope again)
+  if (/^\/notices(\/|$)/.test(path) && !vocabulary.role_groups.notice_publishers.some((r) => user.roles?.includes(r))) return '/';
   const pointsHome = pointsHomeFor(path);
   if (pointsHome && !homesFor(user).includes(pointsHome)) return '/';
   return null;
 });
 
 onSessionChange((what) => {
+  if (what === 'expired' || what === 'logout') stopLive();
   if (what === 'expired') {
     clearApiCache(); // whoever logs in next may be someone else
     loginNotice = '登录已过期，请重新登录';
@@ -92,6 +106,7 @@ async function logout(button) {
   if (waiting && !window.confirm(`还有 ${waiting} 条记录待发送。退出登录会把它们从本机删除，确定退出吗？`)) {
     return;
   }
+  stopLive(); // first: the ending session must not be renewed by the live connection
   if (button) {
     button.disabled = true;
     button.textContent = '正在退出…';
@@ -130,3 +145,4 @@ registerServiceWorker();
 startRouter(document.getElementById('app'));
 outbox.startOutbox();
 checkSession();
+if (currentUser()) startLive();

@@ -72,3 +72,28 @@ async function askPageToReplay() {
   });
   if (!answer.ok && answer.retry) throw new Error('outbox replay failed; retry later');
 }
+
+// Web Push (an extra: where the browser's push service is unreachable nothing depends on it).
+// The payload is the message's title, body and where the app opens it.
+self.addEventListener('push', (event) => {
+  let data = {};
+  try {
+    data = event.data ? event.data.json() : {};
+  } catch {
+    data = { body: event.data?.text() };
+  }
+  event.waitUntil(
+    self.registration.showNotification(data.title || '网格连心', {
+      body: data.body || '',
+      tag: data.id,
+      icon: '/icons/icon-192.png',
+      data: { link: data.link || '/messages' },
+    }),
+  );
+});
+
+self.addEventListener('notificationclick', (event) => {
+  event.notification.close();
+  const link = event.notification.data?.link || '/messages';
+  event.waitUntil(self.clients.openWindow(link));
+});

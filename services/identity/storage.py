@@ -88,6 +88,17 @@ class IdentityStore:
     def list_users(self, query: dict, limit: int, skip: int = 0) -> list[dict]:
         return list(self.users.find(query).sort("username", ASCENDING).skip(skip).limit(limit))
 
+    def users_in(self, prefix: str, roles: list[str]) -> list[dict]:
+        query = {
+            "scopes": {"$regex": "^" + prefix},
+            "roles": {"$in": roles},
+            "disabled": {"$ne": True},
+        }
+        found = self.users.find(query, {"display_name": 1, "username": 1})
+        return [
+            {"id": u["_id"], "display_name": u.get("display_name") or u["username"]} for u in found
+        ]
+
     # refresh-token families
     def open_family(self, user_id: str, jti: str, now: datetime) -> str:
         family = uuid.uuid4().hex

@@ -196,9 +196,12 @@ def consumes(source: str, event_type: str, handler_type: str = SERVICE_POOL):
         @functools.wraps(method)
         def entry(self, event: dict) -> str:
             inbox = _inbox_of(self)
-            return inbox.handle(
+            outcome = inbox.handle(
                 event, method.__name__, lambda session: method(self, event, session)
             )
+            if outcome == APPLIED and hasattr(self, "after_applied"):
+                self.after_applied()  # committed: e.g. wake the outbox relay now, not at its poll
+            return outcome
 
         return event_handler(
             source,

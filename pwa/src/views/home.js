@@ -16,6 +16,8 @@ const TILES = {
     { title: '事件办理', mark: '事', hint: '派给我的、我报的、督办', href: '/cases', id: 'cases' },
     { title: '工作日志', mark: '志', hint: '' },
     { title: '我的积分', mark: '分', hint: '余额、明细、兑换码', href: '/points' },
+    { title: '消息中心', mark: '信', hint: '派单、积分与公告', href: '/messages' },
+    { title: '发布通知', mark: '通', hint: '通知辖区居民或岗位人员', href: '/notices', roles: ['grid_leader'] },
     SYNC_TILE,
   ],
   cashier: [
@@ -28,7 +30,7 @@ const TILES = {
     { title: '我要报事', mark: '报', hint: '拍照上报，跟踪办理', href: '/cases/new' },
     { title: '我报的事', mark: '跟', hint: '办理进度与评价', href: '/cases?view=reported' },
     { title: '晒单', mark: '晒', hint: '社区办结公示', href: '/board' },
-    { title: '社区公告', mark: '告', hint: '' },
+    { title: '社区公告', mark: '告', hint: '通知与公示', href: '/messages?kind=announcement' },
     { title: '我的网格员', mark: '格', hint: '' },
     SYNC_TILE,
   ],
@@ -38,6 +40,13 @@ const TILES = {
     { title: '网格概况', mark: '格', hint: '' },
     { title: '人员管理', mark: '人', hint: '' },
     { title: '积分管理', mark: '分', hint: '资金、规则、结算、排名', href: '/points/admin' },
+    {
+      title: '发布通知',
+      mark: '通',
+      hint: '公告、回执与未读名单',
+      href: '/notices',
+      roles: ['community_admin', 'town_admin', 'county_admin', 'operator'],
+    },
     SYNC_TILE,
   ],
 };

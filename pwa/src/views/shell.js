@@ -5,10 +5,20 @@ import { isOnline, onNetworkChange } from '../network.js';
 import * as outbox from '../outbox.js';
 import { roleLabel } from '../roles.js';
 import { currentUser } from '../session.js';
+import { onLive, unreadCount } from '../live.js';
+import './notify.css';
 
 /** title: the screen's heading; back: a path for a 返回 link; content: the screen's body. */
 export function shell({ title, back = null, content, onLogout }) {
   const user = currentUser();
+  const badge = h('span', { class: 'appbar-badge', 'data-testid': 'unread-badge' });
+  const bell = h('a', { href: '/messages', 'data-link': true, class: 'appbar-bell' }, '消息', badge);
+  const showUnread = () => {
+    const n = unreadCount();
+    badge.textContent = n > 99 ? '99+' : String(n);
+    badge.hidden = n === 0;
+    bell.setAttribute('aria-label', n ? `消息，${n} 条未读` : '消息');
+  };
   const logoutButton = h('button', { type: 'button', class: 'btn btn-ghost-light', onclick: () => onLogout(logoutButton) }, '退出登录');
 
   const banner = h(
@@ -39,6 +49,7 @@ export function shell({ title, back = null, content, onLogout }) {
           ? h('a', { href: back, 'data-link': true, 'data-back': true, class: 'back-link', 'aria-label': '返回' }, '‹')
           : h('img', { src: '/icons/icon.svg', alt: '', width: 32, height: 32, class: 'appbar-logo' }),
         h('h1', { tabindex: '-1' }, title),
+        bell,
         logoutButton,
       ),
       h(
@@ -66,6 +77,8 @@ export function shell({ title, back = null, content, onLogout }) {
   }
 
   updatePending();
+  showUnread();
+  const stopLive = onLive((event) => event.type === 'unread' && showUnread());
   const stopOutbox = outbox.subscribe(updatePending);
   const stopNetwork = onNetworkChange((online) => {
     banner.hidden = online;
@@ -74,6 +87,7 @@ export function shell({ title, back = null, content, onLogout }) {
   return {
     el,
     dispose() {
+      stopLive();
       stopOutbox();
       stopNetwork();
     },

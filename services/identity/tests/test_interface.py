@@ -126,3 +126,29 @@ def test_scope_change_ends_sessions_announces_them_and_lists_them(
         time.sleep(0.05)
     event = next(e for e in RevocationListener.seen if e["payload"]["user_id"] == user["id"])
     assert event["payload"]["reason"] == "user_changed"
+
+
+def test_users_in_a_scope_by_role_in_one_read(identity):
+    for name, roles, scopes in [
+        ("res.a", ["resident"], ["330424001001-001-01"]),
+        ("res.b", ["resident"], ["330424001001"]),
+        ("res.c", ["resident"], ["330424001002"]),
+        ("wk.a", ["grid_worker"], ["330424001001-001"]),
+    ]:
+        identity.create_user(
+            {"username": name, "password": "pass-word-1", "roles": roles, "scopes": scopes}
+        )
+    gone = identity.create_user(
+        {
+            "username": "res.d",
+            "password": "pass-word-1",
+            "roles": ["resident"],
+            "scopes": ["330424001001-002"],
+        }
+    )
+    identity.update_user(gone["id"], {"disabled": True})
+    found = identity.users_in("330424001001", ["resident"])
+    assert sorted(u["display_name"] for u in found) == ["res.a", "res.b"]
+    both = identity.users_in("330424001001-001", ["resident", "grid_worker"])
+    assert sorted(u["display_name"] for u in both) == ["res.a", "wk.a"]
+    assert identity.users_in("^.*", ["resident"]) == []  # only a code prefix, never a pattern

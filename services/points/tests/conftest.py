@@ -4,18 +4,13 @@ publish contract-shaped grid and cases events onto the broker through the kit's 
 
 from __future__ import annotations
 
-import time
 from datetime import datetime, timedelta, timezone
 
 import pytest
-from nameko.testing.services import entrypoint_hook
 
 from contracts.caller import Caller
-from services.kit import settings
-from services.kit.clock import ClockProvider
-from services.kit.mongo import connect
-from services.kit.outbox import OutboxRelay, OutboxWriter, amqp_publisher
 from services.points.service import PointsService
+from tests.producers import ConsumingService, wait_for  # noqa: F401 (tests import wait_for here)
 
 VILLAGE = "330424001001"
 GRID = VILLAGE + "-001-01"
@@ -23,45 +18,9 @@ OPERATOR = Caller("op-1", ("community_admin",), (VILLAGE,))
 TOWN_OPERATOR = Caller("op-town", ("town_admin",), (VILLAGE[:9],))
 
 
-def wait_for(check, timeout: float = 20.0):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        found = check()
-        if found:
-            return found
-        time.sleep(0.05)
-    raise AssertionError("condition not met in time")
-
-
-class Points:
+class Points(ConsumingService):
     def __init__(self, container, config):
-        self.container = container
-        self.config = config
-        self.client = connect(config["MONGO_URL"])
-        self.db = self.client[settings.db_name("points", config)]
-        self._producers = {}
-        self.clock = next(d for d in container.extensions if isinstance(d, ClockProvider)).clock
-
-    def call(self, method, *args, **kwargs):
-        with entrypoint_hook(self.container, method) as hook:
-            return hook(*args, **kwargs)
-
-    def publish(self, producer: str, event_type: str, *payloads) -> list[dict]:
-        if producer not in self._producers:
-            db = self.client[settings.db_name(producer, self.config)]
-            self._producers[producer] = (
-                OutboxWriter(db, producer),
-                OutboxRelay(db, amqp_publisher(self.config["AMQP_URI"], producer)),
-            )
-        writer, relay = self._producers[producer]
-        with self.client.start_session() as session:
-            events = writer.record_many(session, event_type, payloads)
-        while relay.run_once():
-            pass
-        return events
-
-    def handled(self, n: int) -> None:
-        wait_for(lambda: self.db["processed_events"].count_documents({}) >= n)
+        super().__init__(container, config, "points")
 
     def balance(self, account: str) -> int:
         doc = self.db["accounts"].find_one({"_id": account})
