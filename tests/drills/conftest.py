@@ -15,7 +15,7 @@ import pytest
 from infra import demo
 from infra.system import Plan, System
 from tests.drills.broker import OwnedBroker
-from tests.drills.harness import Drills, table
+from tests.drills.harness import FIGURES, Drills, table
 from tests.realparts import free_port
 
 # The drills sign in many times a minute from 127.0.0.1: roomy limits (the shipped ones are
@@ -25,6 +25,7 @@ ROOMY_LIMITS = {
     for name in ("LOGIN_IP", "LOGIN_FAILURES_IP", "LOGIN_ACCOUNT", "REFRESH_IP", "API_KEY")
 }
 _running: list[Drills] = []
+LOGS = FIGURES.parent
 
 
 @pytest.fixture(scope="session")
@@ -64,6 +65,10 @@ def drills(broker):
         yield running
     finally:
         system.stop()
+        # the processes' logs stay for a look after a failed drill
+        kept = LOGS / "logs"
+        shutil.rmtree(kept, ignore_errors=True)
+        shutil.copytree(data_dir / "logs", kept, dirs_exist_ok=True)
         shutil.rmtree(data_dir, ignore_errors=True)
 
 
