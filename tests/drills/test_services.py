@@ -64,7 +64,11 @@ def test_grid_killed_mid_import(drills):
         assert sent.answered, (sent.status, sent.answer)
         drill.extra_writes = 1
         drill.extra = drill.extra.add(households_once(drills.mongo, upload))
-        drill.note = f"the import answered {sent.status} after {sent.tries} tries"
+        answered = drills.tape.since(drill.fault_at)
+        late = any(a.what == "import" and a.ok for a in answered)
+        drill.note = f"the import answered {sent.status} after {sent.tries} tries, " + (
+            "after the kill (it was under way)" if late else "before the kill"
+        )
 
 
 def test_identity_killed_mid_login_and_refresh(drills):
