@@ -3,9 +3,11 @@ and the dead letters of every service that consumes events."""
 
 from __future__ import annotations
 
+import logging
 from concurrent.futures import ThreadPoolExecutor
 
 from flask import Blueprint, current_app, jsonify, request
+from nameko.exceptions import RemoteError
 
 from contracts.admin_http import (
     CONSUMING_SERVICES,
@@ -35,6 +37,7 @@ from gateway.security import (
     sessions_feed,
 )
 
+log = logging.getLogger(__name__)
 bp = Blueprint("admin", __name__, url_prefix="/api/v1/admin")
 OPERATORS = ("operator",)
 
@@ -197,6 +200,9 @@ def dead_letters():
             return service, rpc.call(service, "dead_letters", state, limit, caller=caller)
         except ServiceUnavailable as exc:
             return service, exc.reason
+        except RemoteError as exc:  # a bug in that service: logged, and the others still shown
+            log.error("dead letters of %s: %s %s", service, exc.exc_type, exc.value)
+            return service, f"error: {exc.exc_type}"
 
     letters: list[dict] = []
     unavailable: dict[str, str] = {}

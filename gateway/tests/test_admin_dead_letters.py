@@ -5,6 +5,8 @@ unavailable rather than failing the page, one service by name, replay, and the r
 
 from __future__ import annotations
 
+from nameko.exceptions import RemoteError
+
 from contracts.errors import NotFound
 from gateway.rpc import ServiceUnavailable
 from gateway.tests.answers import assert_error
@@ -40,10 +42,14 @@ def test_every_consuming_service_is_asked_and_a_silent_one_is_named(client, rpc,
         ("points", "on_case_closed:e1"),
     ]
     assert body["unavailable"] == {"notify": "timeout"}
+    rpc.answer("cases", "dead_letters", RemoteError("KeyError", "'x'"))  # a bug over there
+    again = client.get("/api/v1/admin/dead-letters?limit=1", headers=operator).json
+    assert again["unavailable"] == {"notify": "timeout", "cases": "error: KeyError"}
+    assert [d["id"] for d in again["letters"]] == ["on_case_closed:e1"]
     assert "trace" not in body["letters"][0]  # no stack traces over HTTP
     assert body["letters"][1]["event"]["id"] == "e1"
     call = rpc.last("points", "dead_letters")
-    assert call.args == ("dead", 10) and call.kwargs["caller"].actor == "op-1"
+    assert call.args == ("dead", 1) and call.kwargs["caller"].actor == "op-1"
 
 
 def test_one_service_and_its_replayed_letters(client, rpc, bearer):
