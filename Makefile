@@ -4,7 +4,7 @@ VENV  := .venv
 PY    := $(VENV)/bin/python
 PYTHON ?= python3
 
-.PHONY: run test lint bench audit venv pwa broker chromium clean
+.PHONY: run test lint bench audit venv pwa broker chromium clean reset-demo
 
 run: venv pwa broker
 	PYTHONWARNINGS=ignore::DeprecationWarning $(PY) -m infra.run
@@ -43,6 +43,10 @@ bench: venv broker
 	$(PY) -m bench.cases
 	$(PY) -m bench.notify_stream
 	$(PY) -m bench.notify_announce
+
+# Empty the database `make run` uses (asks first); the next `make run` loads the demo afresh.
+reset-demo: venv
+	$(PY) -m infra.demo --reset
 
 # Check the points ledger's invariants (MONGO_URL / DB_PREFIX name the database).
 audit: venv

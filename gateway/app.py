@@ -22,7 +22,7 @@ from gateway.api import (
 from gateway.api import cases as cases_api
 from gateway.api import notify as notify_api
 from gateway.api import points as points_api
-from gateway.rpc import RpcPool
+from gateway.rpc import Presence, RpcPool
 
 
 def create_app(config: dict | None = None) -> Flask:
@@ -33,11 +33,13 @@ def create_app(config: dict | None = None) -> Flask:
         hops = app.config["TRUSTED_PROXIES"]
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops)  # type: ignore[method-assign]
 
-    rpc = RpcPool(app.config["AMQP_URI"], app.config["RPC_TIMEOUT"], app.config["RPC_POOL_SIZE"])
+    uri = app.config["AMQP_URI"]
+    presence = Presence(uri)  # a service that is down answers 503 at once (gateway/rpc.py)
+    rpc = RpcPool(uri, app.config["RPC_TIMEOUT"], app.config["RPC_POOL_SIZE"], presence)
     app.extensions["rpc"] = rpc
-    app.extensions["health_rpc"] = RpcPool(app.config["AMQP_URI"], timeout=3.0, size=5)
+    app.extensions["health_rpc"] = RpcPool(uri, timeout=3.0, size=5, presence=presence)
     # imports and exports of a whole county may take minutes
-    app.extensions["slow_rpc"] = RpcPool(app.config["AMQP_URI"], timeout=180.0, size=2)
+    app.extensions["slow_rpc"] = RpcPool(uri, timeout=180.0, size=2, presence=presence)
 
     requestlog.install(app)
     errors.install(app)

@@ -18,6 +18,7 @@ from apispec.ext.marshmallow import MarshmallowPlugin
 from flask import Blueprint, Flask, current_app, jsonify
 from marshmallow import Schema, fields
 
+from contracts import admin_http as admin_schemas
 from contracts import cases_http as cases_schemas
 from contracts import grid_http as grid_schemas
 from contracts import identity as identity_schemas
@@ -48,7 +49,15 @@ SECURITY = {
 
 def _schemas() -> dict[str, type[Schema]]:
     found: dict[str, type[Schema]] = {"Error": Error}
-    for module in (identity_schemas, grid_schemas, points_schemas, cases_schemas, notify_schemas):
+    modules = (
+        identity_schemas,
+        admin_schemas,
+        grid_schemas,
+        points_schemas,
+        cases_schemas,
+        notify_schemas,
+    )
+    for module in modules:
         for name in dir(module):
             obj = getattr(module, name)
             if isinstance(obj, type) and issubclass(obj, Schema) and obj is not Schema:

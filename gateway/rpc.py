@@ -2,14 +2,24 @@
 
 A reused proxy answers in ~6 ms, a new one costs ~50 ms (STACK-NOTES), and proxies are not
 thread-safe, so each request borrows one and gives it back.
+
+Before a call, `Presence` says whether anything consumes the service's RPC queue. A service
+that crashed or is being restarted has no consumer: the caller gets 503 with Retry-After at
+once, instead of waiting out the RPC timeout while its request sits in the queue (and is run
+later, when nobody waits for it any more).
 """
 
 from __future__ import annotations
 
 import contextlib
+import logging
 import queue
+import threading
+import time
 from typing import Any
 
+from amqp.exceptions import NotFound
+from kombu import Connection
 from kombu.exceptions import OperationalError
 from nameko.exceptions import RpcTimeout, UnknownService
 from nameko.standalone.rpc import ClusterRpcProxy
@@ -24,10 +34,64 @@ class ServiceUnavailable(Exception):
         self.reason = reason
 
 
+log = logging.getLogger(__name__)
+
+
+class Presence:
+    """Whether a service's RPC queue has a consumer, asked of the broker at most once a
+    `ttl` per service (a passive queue declare, ~1 ms) and shared by every request."""
+
+    def __init__(self, amqp_uri: str, ttl: float = 1.0):
+        self.amqp_uri = amqp_uri
+        self.ttl = ttl
+        self._known: dict[str, tuple[float, bool]] = {}
+        self._lock = threading.Lock()
+        self._connection: Connection | None = None
+
+    def serving(self, service: str) -> bool:
+        """False only when the broker says nobody consumes `rpc-<service>`. When the broker
+        cannot be asked, True: the call itself then fails as it would have."""
+        known = self._known.get(service)
+        now = time.monotonic()
+        if known and known[0] > now:
+            return known[1]
+        with self._lock:
+            answer = self._ask(f"rpc-{service}")
+        self._known[service] = (now + self.ttl, answer)
+        return answer
+
+    def _ask(self, queue_name: str) -> bool:
+        try:
+            if self._connection is None:
+                self._connection = Connection(self.amqp_uri, connect_timeout=2)
+            ok = self._connection.default_channel.queue_declare(queue=queue_name, passive=True)
+            return ok.consumer_count > 0
+        except NotFound:  # never declared: the service has not run on this broker
+            self._reset()
+            return False
+        except Exception as exc:  # broker unreachable: do not guess
+            log.info("cannot ask the broker about %s: %s", queue_name, exc)
+            self._reset()
+            return True
+
+    def _reset(self) -> None:
+        if self._connection is not None:
+            with contextlib.suppress(Exception):
+                self._connection.release()
+        self._connection = None
+
+
 class RpcPool:
-    def __init__(self, amqp_uri: str, timeout: float = 10.0, size: int = 8):
+    def __init__(
+        self,
+        amqp_uri: str,
+        timeout: float = 10.0,
+        size: int = 8,
+        presence: Presence | None = None,
+    ):
         self.config = {"AMQP_URI": amqp_uri, "serializer": "json"}
         self.timeout = timeout
+        self.presence = presence
         self._idle: queue.LifoQueue = queue.LifoQueue(maxsize=size)
 
     def _open(self) -> tuple[ClusterRpcProxy, Any]:
@@ -58,6 +122,8 @@ class RpcPool:
 
     def call(self, service: str, method: str, *args: Any, **kwargs: Any):
         """Call `service.method(*args, **kwargs)`; named errors from the service pass through."""
+        if self.presence is not None and not self.presence.serving(service):
+            raise ServiceUnavailable(service, "not running")
         try:
             with self._borrow() as proxy:
                 return getattr(getattr(proxy, service), method)(*args, **kwargs)

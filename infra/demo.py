@@ -1,11 +1,19 @@
 """Demo data for `make run`: accounts for every role, and the grid registry's Haiyan county.
 
-Idempotent: users are ensured by user name and the grid dataset loads once.
+`load_once` puts it into an empty database, once: a marker records that it did, and after
+that `make run` never writes demo data again, so nothing a user changed is reverted.
+`make reset-demo` (`python -m infra.demo --reset`) empties the database, after asking, so
+the next `make run` loads the demo county afresh.
 """
 
 from __future__ import annotations
 
+import argparse
+import os
+import shutil
 import sys
+from datetime import datetime, timezone
+from pathlib import Path
 
 from nameko.standalone.rpc import ClusterRpcProxy
 
@@ -149,9 +157,81 @@ def load(config: dict) -> dict:
     return summary
 
 
+def _marker(client):
+    from services.kit.settings import db_name
+
+    return client[db_name("system")]["demo"]
+
+
+def load_once(config: dict, mongo_url: str) -> dict | str:
+    """Load the demo into an empty database, once. Answers the summary, or why it did not.
+
+    Empty means no user accounts yet. A marker says "loading" before the load and "loaded"
+    after it, so a load cut short (Ctrl-C, a crash) is finished by the next start, its
+    loaders being idempotent, while a database that holds anyone's data is never touched.
+    """
+    from services.kit.mongo import connect
+    from services.kit.settings import db_name
+
+    client = connect(mongo_url)  # shared per process (kit.mongo): not ours to close
+    marker = _marker(client)
+    state = (marker.find_one({"_id": "demo"}) or {}).get("state")
+    if state == "loaded":
+        return "already loaded once; your changes are kept (make reset-demo starts over)"
+    if state is None and client[db_name("identity")]["users"].estimated_document_count():
+        return "the database already holds data: demo not loaded"
+    now = datetime.now(timezone.utc)
+    marker.update_one(
+        {"_id": "demo"}, {"$set": {"state": "loading", "started_at": now}}, upsert=True
+    )
+    summary = load(config)
+    marker.update_one(
+        {"_id": "demo"},
+        {"$set": {"state": "loaded", "loaded_at": datetime.now(timezone.utc)}},
+    )
+    return summary
+
+
+def reset(data_dir: Path, mongo_url: str | None, gateway_port: int, ask=input) -> int:
+    """Empty the database `make run` uses, after asking, so it loads the demo afresh."""
+    from infra.system import port_open
+    from services.kit.mongo import connect
+    from services.kit.settings import db_name
+
+    if port_open(gateway_port):
+        print(f"Lianxin is running (port {gateway_port}): stop `make run` first.")
+        return 1
+    target = mongo_url or str(data_dir / "db")
+    print(f"This deletes every record in {target} (users, grids, households, cases, points)")
+    print("and the next `make run` loads the demo county again.")
+    if ask("Type 'reset' to go on: ").strip() != "reset":
+        print("Nothing changed.")
+        return 1
+    if mongo_url:
+        client = connect(mongo_url)
+        prefix = db_name("")
+        for name in client.list_database_names():
+            if name.startswith(prefix):
+                client.drop_database(name)
+    else:
+        shutil.rmtree(data_dir / "db", ignore_errors=True)
+    print("Done: `make run` now loads the demo county.")
+    return 0
+
+
 def main() -> int:
+    from infra.system import ROOT
     from services.kit.settings import nameko_config
 
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--reset", action="store_true", help="empty the database (asks first)")
+    args = parser.parse_args()
+    if args.reset:
+        return reset(
+            Path(os.environ.get("LIANXIN_DATA", ROOT / "var")),
+            os.environ.get("MONGO_URL") or None,
+            int(os.environ.get("GATEWAY_PORT", "8000")),
+        )
     print(load(nameko_config()))
     return 0
 

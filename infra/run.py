@@ -26,7 +26,8 @@ BANNER = """
   Demo accounts (password {password} for all):
 {accounts}
 
-  Ctrl-C stops everything.
+  A process that crashes is restarted (its log says why); Ctrl-C stops everything.
+  The demo county was loaded into the empty database once; `make reset-demo` starts over.
 """
 
 
@@ -70,8 +71,10 @@ def main() -> int:
     try:
         print("[lianxin] starting database, services and gateway…", flush=True)
         system.start()
-        print("[lianxin] loading demo data…", flush=True)
-        summary = demo.load({"AMQP_URI": plan.amqp_uri, "serializer": "json"})
+        print("[lianxin] demo data…", flush=True)
+        summary = demo.load_once(
+            {"AMQP_URI": plan.amqp_uri, "serializer": "json"}, system.mongo_url
+        )
         print(f"[lianxin] demo data: {summary}", flush=True)
         people = demo.accounts(demo.grid_dataset())
         lines = "\n".join(
@@ -93,14 +96,9 @@ def main() -> int:
             ),
             flush=True,
         )
+        # The supervisor (infra/system.py) restarts what crashes and says so; this loop only
+        # waits for Ctrl-C, which stops everything.
         while not stopping:
-            dead = system.group.dead()
-            if dead:
-                print(
-                    f"[lianxin] {dead[0][0]} stopped (exit {dead[0][1]}); stopping everything",
-                    file=sys.stderr,
-                )
-                return 1
             time.sleep(0.5)
         return 0
     except (RuntimeError, TimeoutError) as exc:

@@ -102,9 +102,12 @@ def embedded_mongo():
 
 
 @contextlib.contextmanager
-def whole_system(label: str, extra_env: dict | None = None):
+def whole_system(label: str, extra_env: dict | None = None, **plan_options):
     """The whole system as `make run` starts it, with demo data, on its own ports, broker
-    virtual host and data folder; removed afterwards. Yields the running System."""
+    virtual host and data folder; removed afterwards. Yields the running System.
+
+    `plan_options` set other `Plan` fields. The database skips syncing each commit unless
+    asked (`db_sync=True`): only the fault drills kill it, and the other suites run faster."""
     from infra import demo
     from infra.system import Plan, System
 
@@ -119,6 +122,7 @@ def whole_system(label: str, extra_env: dict | None = None):
             quiet=True,
             # services check every event they record against its contract schema
             extra_env={"LIANXIN_CHECK_EVENTS": "1", **(extra_env or {})},
+            **({"db_sync": False} | plan_options),
         )
         running = System(plan)
         try:

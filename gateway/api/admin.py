@@ -1,9 +1,21 @@
-"""The operators' API: users, API keys for machine clients, the authentication audit log."""
+"""The operators' API: users, API keys for machine clients, the authentication audit log,
+and the dead letters of every service that consumes events."""
 
 from __future__ import annotations
 
-from flask import Blueprint, current_app, jsonify, request
+import logging
+from concurrent.futures import ThreadPoolExecutor
 
+from flask import Blueprint, current_app, jsonify, request
+from nameko.exceptions import RemoteError
+
+from contracts.admin_http import (
+    CONSUMING_SERVICES,
+    LETTER_STATES,
+    DeadLettersOut,
+    ReplayOut,
+)
+from contracts.errors import NotFound, ValidationFailed
 from contracts.events import USER_CHANGED
 from contracts.identity import (
     SESSION_REVOKED,
@@ -16,8 +28,16 @@ from contracts.identity import (
     ends_sessions,
 )
 from gateway.body import json_body
-from gateway.security import authenticated, current_principal, requires_roles, sessions_feed
+from gateway.rpc import ServiceUnavailable
+from gateway.security import (
+    authenticated,
+    current_caller,
+    current_principal,
+    requires_roles,
+    sessions_feed,
+)
 
+log = logging.getLogger(__name__)
 bp = Blueprint("admin", __name__, url_prefix="/api/v1/admin")
 OPERATORS = ("operator",)
 
@@ -142,6 +162,73 @@ def audit():
         _limit(100, 1000),
     )
     return jsonify(AuditOut(many=True).dump(entries))
+
+
+def _consumers() -> tuple[str, ...]:
+    """The event-consuming services this deployment runs (LIANXIN_SERVICES)."""
+    running = current_app.config["SERVICES"]
+    return tuple(name for name in CONSUMING_SERVICES if name in running)
+
+
+def _consumer(name: str) -> str:
+    if name not in _consumers():
+        raise NotFound(details={"service": name, "services": list(_consumers())})
+    return name
+
+
+@bp.get("/dead-letters")
+@requires_roles(*OPERATORS)
+def dead_letters():
+    """Events a service's consumers could not apply (kept after bounded retries, or after
+    their process died on every delivery), newest first. Without `service`: every consuming
+    service, asked at once; one that does not answer is named under `unavailable`.
+    ---
+    security: bearer
+    parameters: [service, state, limit]
+    responses: {200: DeadLettersOut, 400: Error, 401: Error, 403: Error, 404: Error}
+    """
+    state = request.args.get("state", "dead")
+    if state not in LETTER_STATES:
+        raise ValidationFailed(details={"state": [f"one of {', '.join(LETTER_STATES)}"]})
+    wanted = request.args.get("service")
+    services = (_consumer(wanted),) if wanted else _consumers()
+    limit = _limit()
+    rpc, caller = _rpc(), current_caller()  # threads below have no request context
+
+    def ask(service: str) -> tuple[str, list | str]:
+        try:
+            return service, rpc.call(service, "dead_letters", state, limit, caller=caller)
+        except ServiceUnavailable as exc:
+            return service, exc.reason
+        except RemoteError as exc:  # a bug in that service: logged, and the others still shown
+            log.error("dead letters of %s: %s %s", service, exc.exc_type, exc.value)
+            return service, f"error: {exc.exc_type}"
+
+    letters: list[dict] = []
+    unavailable: dict[str, str] = {}
+    with ThreadPoolExecutor(max(1, len(services))) as pool:
+        for service, found in pool.map(ask, services):
+            if isinstance(found, str):
+                unavailable[service] = found
+            else:
+                letters += [{**letter, "service": service} for letter in found]
+    letters.sort(key=lambda letter: letter.get("last_failed_at") or "", reverse=True)
+    answer = {"letters": letters[:limit], "unavailable": unavailable}
+    return jsonify(DeadLettersOut().dump(answer))
+
+
+@bp.post("/dead-letters/<service>/<path:letter_id>/replay")
+@requires_roles(*OPERATORS)
+def replay_dead_letter(service: str, letter_id: str):
+    """Run a dead letter's handler again on its event (applied once, whatever came before).
+    A letter that is not dead (unknown, or replayed already) is 404.
+    ---
+    security: bearer
+    responses: {200: ReplayOut, 401: Error, 403: Error, 404: Error, 503: Error}
+    """
+    name = _consumer(service)
+    done = _rpc().call(name, "replay_dead_letter", letter_id, caller=current_caller())
+    return jsonify(ReplayOut().dump({**done, "service": name}))
 
 
 @bp.get("/whoami")

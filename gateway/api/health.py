@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import os
+import socket
 from concurrent.futures import ThreadPoolExecutor
 
-from flask import Blueprint, current_app, jsonify
+from flask import Blueprint, Flask, current_app, jsonify
+from pymongo import MongoClient
 
 from gateway.rpc import ServiceUnavailable
 
@@ -22,7 +25,8 @@ def healthz():
 
 @bp.get("/readyz")
 def readyz():
-    """Broker, database and every service answer (each service pings its database).
+    """Broker, database, the live stream and every service answer; `down` names what does
+    not (each service also pings its database through its own connection).
     ---
     responses: {200: null, 503: null}
     """
@@ -38,8 +42,37 @@ def readyz():
         except Exception as exc:  # a service that answers with an error is not ready
             return name, f"error: {type(exc).__name__}"
 
-    with ThreadPoolExecutor(len(services)) as pool:
+    with ThreadPoolExecutor(len(services) + 2) as pool:
+        app = current_app._get_current_object()  # type: ignore[attr-defined]
+        database = pool.submit(_database_state, app)
+        stream = pool.submit(_stream_state, app)
         checks = dict(pool.map(ask, services))
-    ready = all(state == "ok" for state in checks.values())
-    body = {"status": "ready" if ready else "not_ready", "services": checks}
-    return jsonify(body), (200 if ready else 503)
+        parts = {"database": database.result(), "stream": stream.result()}
+    down = [name for name, state in {**parts, **checks}.items() if state != "ok"]
+    body = {"status": "not_ready" if down else "ready", "down": down, "services": checks}
+    return jsonify({**body, **parts}), (503 if down else 200)
+
+
+def _database_state(app: Flask) -> str:
+    client = app.extensions.get("health_mongo")
+    if client is None:
+        client = app.extensions["health_mongo"] = MongoClient(
+            app.config["MONGO_URL"], serverSelectionTimeoutMS=1500, connectTimeoutMS=1500
+        )
+    try:
+        client.admin.command("ping")
+        return "ok"
+    except Exception as exc:
+        return f"unreachable: {type(exc).__name__}"
+
+
+def _stream_state(app: Flask) -> str:
+    """The live stream's own port, when it runs beside us (a proxy's URL is not ours to ask)."""
+    if app.config.get("STREAM_URL") or os.environ.get("STREAM_URL"):
+        return "ok"
+    port = int(app.config.get("STREAM_PORT") or os.environ.get("STREAM_PORT") or 8001)
+    try:
+        with socket.create_connection(("127.0.0.1", port), 1.0):
+            return "ok"
+    except OSError:
+        return "not running"

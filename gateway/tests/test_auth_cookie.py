@@ -108,3 +108,23 @@ def test_logout_by_cookie_ends_the_family_and_clears_the_cookie(client, rpc):
     cleared = set_cookie(answer)
     assert cleared["value"] == "" and cleared["path"] == "/api/v1/auth"
     assert client.get_cookie(COOKIE, path="/api/v1/auth") is None
+
+
+def test_a_retried_refresh_answers_the_same_session_the_same_way(client, rpc):
+    # identity answers a retry of the token just spent (its answer was lost) with the same
+    # successor: both answers set the same cookie for the same session
+    rpc.answer("identity", "login", SESSION)
+    rpc.answer("identity", "refresh", {**SESSION, "jti": "j2"})
+    old = set_cookie(browser_login(client))["value"]
+    cookies = []
+    for _ in range(2):
+        client.set_cookie(COOKIE, old, path="/api/v1/auth")  # the phone still holds j1
+        answer = client.post("/api/v1/auth/refresh")
+        assert answer.status_code == 200 and "refresh_token" not in answer.json
+        cookies.append(set_cookie(answer))
+    assert [c["path"] for c in cookies] == ["/api/v1/auth"] * 2
+    assert all(c["httponly"] and c["samesite"] == "Strict" for c in cookies)
+    claims = [jwt.decode(c["value"], SECRET, algorithms=["HS256"]) for c in cookies]
+    assert [(c["fam"], c["rjti"]) for c in claims] == [("fam-1", "j2")] * 2
+    sent = [call.args[:2] for call in rpc.calls if call.method == "refresh"]
+    assert sent == [("fam-1", "j1")] * 2

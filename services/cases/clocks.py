@@ -20,7 +20,7 @@ from __future__ import annotations
 import logging
 import os
 
-from nameko.events import SERVICE_POOL, event_handler
+from nameko.events import SERVICE_POOL
 from nameko.rpc import rpc
 from nameko.timer import timer
 
@@ -31,7 +31,7 @@ from services.cases import figures, views, writes
 from services.cases.base import TRUSTED, CasesBase
 from services.cases.case import ESCALATED, HANDLING, NotAllowed, NotYours, Step
 from services.cases.rpc_loop import LoopRpc
-from services.kit.consumer import DeadLetterMixin
+from services.kit.consumer import DeadLetterMixin, counted_event_handler
 
 log = logging.getLogger(__name__)
 CLOCK_SECONDS = float(os.environ.get("CASES_CLOCK_SECONDS", "20"))
@@ -43,14 +43,8 @@ ESCALATING = (rules_of.DISPATCHED, HANDLING, ESCALATED)
 
 class Clocks(DeadLetterMixin, LoopRpc, CasesBase):
     # --- triage ---------------------------------------------------------------------------
-    @event_handler(
-        "cases",
-        CASE_REPORTED,
-        handler_type=SERVICE_POOL,
-        reliable_delivery=True,
-        requeue_on_error=True,
-    )
-    def triage(self, event):
+    @counted_event_handler("cases", CASE_REPORTED, handler_type=SERVICE_POOL)
+    def triage(self, event, redelivered: bool = False):
         """平台派单: a report whose category allows it and that is not a possible duplicate
         is registered and dispatched at once — grid-level ones to the grid's on-duty worker,
         others to their unit. Anything else waits for staff. Applied once per event (the
@@ -70,7 +64,7 @@ class Clocks(DeadLetterMixin, LoopRpc, CasesBase):
                 log.warning("no on-duty answer for %s: %s", payload.get("grid_code"), exc)
                 to = None
         outcome = self.inbox.handle(
-            event, "triage", lambda session: self._triage(event, to, session)
+            event, "triage", lambda session: self._triage(event, to, session), redelivered
         )
         self.outbox.wake()
         return outcome

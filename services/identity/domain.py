@@ -50,19 +50,51 @@ def signs_in(user: dict | None, password_ok: bool) -> bool:
     return user is not None and password_ok and not user.get("disabled")
 
 
+# A phone on a weak network sends its refresh token, the answer is lost (or the gateway
+# worker died), and it sends the same token again. Within this grace of the rotation, the
+# token just spent answers the successor that rotation made (REFRESH_GRACE_SECONDS).
+REFRESH_GRACE = timedelta(seconds=30)
+
+
 @dataclass(frozen=True)
 class RefreshVerdict:
     """What presenting refresh token `jti` of a family means."""
 
-    outcome: str  # "rotate" | "revoked" | "reused"
+    outcome: str  # "rotate" | "replay" | "revoked" | "reused"
+    successor: str | None = None  # replay: the token the lost answer carried
 
 
-def judge_refresh(family: dict | None, jti: str) -> RefreshVerdict:
-    """A family accepts only its current token; an older one is a replay of a spent token."""
+def judge_refresh(
+    family: dict | None, jti: str, now: datetime, grace: timedelta = REFRESH_GRACE
+) -> RefreshVerdict:
+    """A family accepts its current token (rotate). The token spent by the latest rotation,
+    presented again within `grace` of it, gets that rotation's successor again (replay):
+    the same session, so whichever answer the client kept, its next rotation works. Any
+    other spent token is reuse, and ends the family.
+
+    Security: the grace reaches only the *immediately previous* token, for `grace` after its
+    rotation, and only while its successor is still current; it answers that successor, never
+    a new token. A stolen older token, the previous one after the grace, or the previous one
+    once its successor has been rotated again are all reuse, as before. What the grace gives
+    up is the alarm for a thief who presents the token just spent within 30 s of its owner:
+    the thief then shares the owner's session until one of them rotates and the other comes
+    more than `grace` later, which is reuse and ends the family.
+    """
     if family is None or family.get("revoked_at") is not None:
         return RefreshVerdict("revoked")
-    if family.get("current_jti") == jti:
+    current = family.get("current_jti")
+    if current == jti:
         return RefreshVerdict("rotate")
+    previous = family.get("previous") or {}
+    rotated_at = previous.get("at")
+    if (
+        jti
+        and previous.get("jti") == jti
+        and previous.get("successor") == current
+        and isinstance(rotated_at, datetime)
+        and now - rotated_at <= grace
+    ):
+        return RefreshVerdict("replay", current)
     return RefreshVerdict("reused")
 
 

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import hashlib
+import os
 import secrets
 import uuid
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 
 from nameko.rpc import rpc
 
@@ -29,6 +30,10 @@ from services.kit.health import HealthMixin
 from services.kit.outbox import Outbox, OutboxWriter
 
 API_KEY_PREFIX = "lxk_"
+
+
+def _refresh_grace() -> timedelta:
+    return timedelta(seconds=float(os.environ.get("REFRESH_GRACE_SECONDS", "30")))
 
 
 def _digest(key: str) -> str:
@@ -83,23 +88,29 @@ class IdentityService(HealthMixin):
 
     @rpc(expected_exceptions=(RefreshReused, TokenRevoked, AccountDisabled))
     def refresh(self, family: str, jti: str, meta: dict | None = None) -> dict:
-        """Rotate a refresh token; a spent one revokes its whole family."""
+        """Rotate a refresh token; a spent one revokes its whole family, except the token
+        just spent presented again within the grace (a retry whose answer was lost), which
+        gets the same successor (`domain.judge_refresh`)."""
         now = self.clock.now()
         new_jti = uuid.uuid4().hex
         rotated = self.store.rotate(family, jti, new_jti, now)
+        kind = "refresh"
         if rotated is None:
-            verdict = domain.judge_refresh(self.store.family(family), jti)
+            owner = self.store.family(family)
+            verdict = domain.judge_refresh(owner, jti, now, _refresh_grace())
             if verdict.outcome == "reused":
-                owner = self.store.family(family) or {}
+                owner = owner or {}
                 self._end_family(family, owner.get("user_id"), now, "refresh_reused")
                 self._audit("refresh_reuse", self.store.user_by_id(owner.get("user_id")), meta)
                 raise RefreshReused()
-            raise TokenRevoked()
+            if verdict.outcome != "replay" or owner is None or verdict.successor is None:
+                raise TokenRevoked()
+            rotated, new_jti, kind = owner, verdict.successor, "refresh_replay"
         user = self.store.user_by_id(rotated["user_id"])
         if user is None or user.get("disabled"):
             self._end_family(family, rotated["user_id"], now, "disabled")
             raise AccountDisabled()
-        self._audit("refresh", user, meta, family=family)
+        self._audit(kind, user, meta, family=family)
         return {"user": domain.public_user(user), "family": family, "jti": new_jti}
 
     @rpc

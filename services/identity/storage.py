@@ -118,10 +118,20 @@ class IdentityStore:
         return self.families.find_one({"_id": family})
 
     def rotate(self, family: str, jti: str, new_jti: str, now: datetime) -> dict | None:
-        """Swap the current token atomically; None when `jti` was not current any more."""
+        """Swap the current token atomically; None when `jti` was not current any more.
+
+        The same write keeps the token spent, its successor and when (`previous`), so a
+        retry of a refresh whose answer was lost can be told apart from reuse
+        (`domain.judge_refresh`)."""
         return self.families.find_one_and_update(
             {"_id": family, "current_jti": jti, "revoked_at": None},
-            {"$set": {"current_jti": new_jti, "rotated_at": now}},
+            {
+                "$set": {
+                    "current_jti": new_jti,
+                    "rotated_at": now,
+                    "previous": {"jti": jti, "successor": new_jti, "at": now},
+                }
+            },
             return_document=ReturnDocument.AFTER,
         )
 

@@ -19,6 +19,12 @@ Why the pieces are as they are:
   an outage delays events and never loses them, and a poison message cannot loop.
 - A payload that does not fit its contract schema is dead-lettered at once: retrying a
   malformed message cannot help.
+- A message whose handler kills the process (kill -9, out of memory, a segfault) is never
+  acked, so the broker hands it out again, forever. The broker marks such a message
+  `redelivered`; we count those deliveries per handler and event (`redeliveries`), and
+  after `max_deliveries` runs that never finished the event is dead-lettered without
+  running the handler again ("interrupted N deliveries"). A first delivery writes nothing
+  extra: only a redelivered message is counted.
 """
 
 from __future__ import annotations
@@ -32,10 +38,11 @@ from datetime import datetime, timezone
 from typing import Any
 
 import eventlet
-from nameko.events import SERVICE_POOL, event_handler
+from nameko.events import SERVICE_POOL, EventHandler
+from nameko.exceptions import ContainerBeingKilled
 from nameko.extensions import DependencyProvider
 from nameko.rpc import rpc
-from pymongo import DESCENDING
+from pymongo import DESCENDING, ReturnDocument
 from pymongo.client_session import ClientSession
 
 from contracts.errors import Forbidden, NotFound
@@ -47,6 +54,7 @@ from services.kit.mongo import connect
 log = logging.getLogger(__name__)
 
 DEAD_LETTERS = "dead_letters"
+REDELIVERIES = "redeliveries"
 APPLIED, REPEAT, DEAD = "applied", "repeat", "dead_letter"
 
 
@@ -54,23 +62,69 @@ class MalformedEvent(ValueError):
     """The event's payload does not fit its contract schema."""
 
 
+class InterruptedDeliveries(RuntimeError):
+    """The handler's process died (or hung and was killed) on every delivery of an event."""
+
+
+def _pause_before_requeue(key: str) -> None:
+    """The database is away: wait a little before the message goes back to the broker, so an
+    outage delays events without spinning through them."""
+    log.warning("database unavailable for %s; handing the message back", key)
+    eventlet.sleep(float(os.environ.get("CONSUMER_REQUEUE_PAUSE", "2")))
+
+
 class ConsumerInbox:
     """What a consuming service's workers get: `handle` an event, and the dead letters."""
 
-    def __init__(self, client, db, service: str, attempts: int, backoff: float):
+    def __init__(
+        self,
+        client,
+        db,
+        service: str,
+        attempts: int,
+        backoff: float,
+        max_deliveries: int = 3,
+    ):
         self.client = client
         self.service = service
         self.inbox = Inbox(client, db, consumer=service)
         self.letters = db[DEAD_LETTERS]
+        self.redeliveries = db[REDELIVERIES]
         self.attempts = attempts
         self.backoff = backoff
+        self.max_deliveries = max(1, max_deliveries)
 
     def prepare(self) -> None:
         self.letters.create_index([("state", 1), ("last_failed_at", DESCENDING)])
 
-    def handle(self, event: dict, handler: str, apply: Callable[[ClientSession], Any]) -> str:
-        """Apply once; retry a failure `attempts` times with back-off; then dead-letter it."""
+    def handle(
+        self,
+        event: dict,
+        handler: str,
+        apply: Callable[[ClientSession], Any],
+        redelivered: bool = False,
+    ) -> str:
+        """Apply once; retry a failure `attempts` times with back-off; then dead-letter it.
+
+        `redelivered`: the broker delivers this message again because an earlier delivery
+        was never acked (the process died in the handler); see `_interrupted`.
+        """
         key = f"{handler}:{event.get('id')}"
+        if not redelivered:
+            return self._run(event, handler, key, apply)
+        try:
+            settled = self._interrupted(event, handler, key)
+        except Exception:
+            _pause_before_requeue(key)
+            raise
+        if settled:
+            return settled
+        outcome = self._run(event, handler, key, apply)
+        # it ran to the end this time (not in a `finally`: a killed worker must keep its count)
+        self.redeliveries.delete_one({"_id": key})
+        return outcome
+
+    def _run(self, event: dict, handler: str, key: str, apply) -> str:
         error: BaseException | None = None
         tries = 0
         while tries < self.attempts:
@@ -90,6 +144,29 @@ class ConsumerInbox:
                     eventlet.sleep(self.backoff * 2 ** (tries - 1))
         self._dead_letter(event, handler, key, error, tries)
         return DEAD
+
+    def _interrupted(self, event: dict, handler: str, key: str) -> str | None:
+        """Count a redelivery (each one means an earlier delivery never finished). After
+        `max_deliveries` such runs the event is dead-lettered, not run again: REPEAT if a
+        run did commit and only its ack was lost, DEAD otherwise; None: run it."""
+        counted = self.redeliveries.find_one_and_update(
+            {"_id": key},
+            {"$inc": {"interrupted": 1}, "$set": {"last_at": datetime.now(timezone.utc)}},
+            upsert=True,
+            return_document=ReturnDocument.AFTER,
+        )
+        interrupted = int(counted["interrupted"])
+        log.warning("%s delivered again (%d interrupted deliveries)", key, interrupted)
+        if interrupted < self.max_deliveries:
+            return None
+        if self.inbox.collection.find_one({"_id": key}, {"_id": 1}) is not None:
+            outcome = REPEAT
+        else:
+            error = InterruptedDeliveries(f"interrupted {interrupted} deliveries")
+            self._dead_letter(event, handler, key, error, interrupted)
+            outcome = DEAD
+        self.redeliveries.delete_one({"_id": key})  # a replay starts afresh
+        return outcome
 
     def _dead_letter(self, event, handler, key, error, tries) -> None:
         now = datetime.now(timezone.utc)
@@ -118,7 +195,7 @@ class ConsumerInbox:
             # Even the dead letter cannot be written: hand the message back to the broker
             # (requeue_on_error) after a pause, rather than lose it.
             log.exception("cannot keep dead letter %s; the broker will deliver it again", key)
-            eventlet.sleep(float(os.environ.get("CONSUMER_REQUEUE_PAUSE", "2")))
+            _pause_before_requeue(key)
             raise
         log.error("dead letter %s after %d tries: %s", key, tries, error)
 
@@ -155,17 +232,26 @@ def _letter_out(doc: dict) -> dict:
 class EventInbox(DependencyProvider):
     """Gives a consuming service's workers its `ConsumerInbox` (one per container)."""
 
-    def __init__(self, service_name: str, attempts: int | None = None, backoff: float = 0.25):
+    def __init__(
+        self,
+        service_name: str,
+        attempts: int | None = None,
+        backoff: float = 0.25,
+        max_deliveries: int | None = None,
+    ):
         self.service_name = service_name
         self.attempts = attempts or int(os.environ.get("CONSUMER_ATTEMPTS", "4"))
         self.backoff = backoff
+        self.max_deliveries = max_deliveries or int(os.environ.get("CONSUMER_MAX_DELIVERIES", "3"))
         super().__init__()
 
     def setup(self):
         config = self.container.config
         client = connect(config.get("MONGO_URL") or settings.mongo_url())
         db = client[settings.db_name(self.service_name, config)]
-        self.inbox = ConsumerInbox(client, db, self.service_name, self.attempts, self.backoff)
+        self.inbox = ConsumerInbox(
+            client, db, self.service_name, self.attempts, self.backoff, self.max_deliveries
+        )
         self.inbox.prepare()
 
     def get_dependency(self, _worker_ctx):
@@ -185,6 +271,45 @@ def _inbox_of(service: object) -> ConsumerInbox:
     return getattr(service, name)
 
 
+class CountedEventHandler(EventHandler):
+    """nameko's `@event_handler`, telling the method whether the broker redelivered it.
+
+    Why a subclass: nameko hands a worker only the message body, and the `redelivered`
+    flag lives on the kombu message (`delivery_info`), which only the entrypoint sees. The
+    flag goes to the method as the keyword `redelivered` rather than into the worker's
+    context data, because nameko copies context data into the headers of every RPC and
+    event the worker sends, and a downstream handler would then read it as its own.
+    The rest is nameko's `Consumer.handle_message` unchanged.
+    """
+
+    def handle_message(self, body, message):
+        redelivered = bool((message.delivery_info or {}).get("redelivered"))
+        context_data = self.unpack_message_headers(message)
+        handle_result = functools.partial(self.handle_result, message)
+        try:
+            self.container.spawn_worker(
+                self,
+                (body,),
+                {"redelivered": redelivered},
+                context_data=context_data,
+                handle_result=handle_result,
+            )
+        except ContainerBeingKilled:
+            self.queue_consumer.requeue_message(message)
+
+
+def counted_event_handler(source: str, event_type: str, handler_type: str = SERVICE_POOL):
+    """`@event_handler` for a kit consumer: reliable, requeued when even the dead letter
+    cannot be written, and the method gets `redelivered=` (pass it to `inbox.handle`)."""
+    return CountedEventHandler.decorator(
+        source,
+        event_type,
+        handler_type=handler_type,
+        reliable_delivery=True,
+        requeue_on_error=True,
+    )
+
+
 def consumes(source: str, event_type: str, handler_type: str = SERVICE_POOL):
     """Decorate `method(self, event, session)` as the handler of `source`'s `event_type`.
 
@@ -194,22 +319,19 @@ def consumes(source: str, event_type: str, handler_type: str = SERVICE_POOL):
 
     def decorate(method):
         @functools.wraps(method)
-        def entry(self, event: dict) -> str:
+        def entry(self, event: dict, redelivered: bool = False) -> str:
             inbox = _inbox_of(self)
             outcome = inbox.handle(
-                event, method.__name__, lambda session: method(self, event, session)
+                event,
+                method.__name__,
+                lambda session: method(self, event, session),
+                redelivered=redelivered,
             )
             if outcome == APPLIED and hasattr(self, "after_applied"):
                 self.after_applied()  # committed: e.g. wake the outbox relay now, not at its poll
             return outcome
 
-        return event_handler(
-            source,
-            event_type,
-            handler_type=handler_type,
-            reliable_delivery=True,
-            requeue_on_error=True,
-        )(entry)
+        return counted_event_handler(source, event_type, handler_type)(entry)
 
     return decorate
 

@@ -209,14 +209,27 @@ def test_refresh_token_is_not_an_access_token_and_back(system):
     assert_error(system.call("POST", REFRESH, tokens["access_token"]), 401, "wrong_token_type")
 
 
+def _rjti(refresh_token: str) -> str:
+    return pyjwt.decode(refresh_token, options={"verify_signature": False})["rjti"]
+
+
 def test_refresh_rotates_and_reuse_revokes_the_family(system):
     first = system.login("worker01")
     second = system.call("POST", REFRESH, first["refresh_token"]).json()
     assert second["refresh_token"] != first["refresh_token"]
     assert system.call("GET", ME, second["access_token"]).status_code == 200
+    # the answer was lost and the phone sends the same token again (within the grace): the
+    # same session comes back, and its next rotation works
+    retried = system.call("POST", REFRESH, first["refresh_token"])
+    assert retried.status_code == 200, retried.text
+    assert _rjti(retried.json()["refresh_token"]) == _rjti(second["refresh_token"])
+    third = system.call("POST", REFRESH, retried.json()["refresh_token"]).json()
+    assert _rjti(third["refresh_token"]) != _rjti(second["refresh_token"])
+    # a token from before the previous one is reuse, at once
     assert_error(system.call("POST", REFRESH, first["refresh_token"]), 401, "refresh_reused")
     # the family is revoked: the newest refresh token and the access tokens die with it
-    assert_error(system.call("POST", REFRESH, second["refresh_token"]), 401, "token_revoked")
+    assert_error(system.call("POST", REFRESH, third["refresh_token"]), 401, "token_revoked")
+    assert_error(system.call("GET", ME, third["access_token"]), 401, "token_revoked")
     assert_error(system.call("GET", ME, second["access_token"]), 401, "token_revoked")
     assert_error(system.call("GET", ME, first["access_token"]), 401, "token_revoked")
     # another login of the same user is untouched

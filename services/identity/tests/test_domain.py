@@ -5,6 +5,8 @@ from hypothesis import strategies as st
 
 from services.identity import domain
 
+NOW = datetime(2026, 11, 23, 2, 0, tzinfo=timezone.utc)
+
 
 def test_no_lock_before_five_failures_then_doubling_to_a_cap():
     assert [domain.lock_duration(n).total_seconds() for n in range(1, 5)] == [0, 0, 0, 0]
@@ -30,10 +32,36 @@ def test_retry_after_rounds_up_and_is_zero_when_free():
 
 def test_refresh_family_accepts_only_its_current_token():
     family = {"current_jti": "b", "revoked_at": None}
-    assert domain.judge_refresh(family, "b").outcome == "rotate"
-    assert domain.judge_refresh(family, "a").outcome == "reused"
-    assert domain.judge_refresh({**family, "revoked_at": 1}, "b").outcome == "revoked"
-    assert domain.judge_refresh(None, "b").outcome == "revoked"
+    assert domain.judge_refresh(family, "b", NOW).outcome == "rotate"
+    assert domain.judge_refresh(family, "a", NOW).outcome == "reused"
+    assert domain.judge_refresh({**family, "revoked_at": 1}, "b", NOW).outcome == "revoked"
+    assert domain.judge_refresh(None, "b", NOW).outcome == "revoked"
+
+
+def test_the_token_just_spent_replays_its_successor_within_the_grace_only():
+    # a -> b -> c: c is current, b was spent by the latest rotation at NOW
+    family = {
+        "current_jti": "c",
+        "revoked_at": None,
+        "previous": {"jti": "b", "successor": "c", "at": NOW},
+    }
+    judge = domain.judge_refresh
+    assert judge(family, "b", NOW) == domain.RefreshVerdict("replay", "c")
+    assert judge(family, "b", NOW + domain.REFRESH_GRACE).outcome == "replay"
+    late = NOW + domain.REFRESH_GRACE + timedelta(milliseconds=1)
+    assert judge(family, "b", late).outcome == "reused"
+    assert judge(family, "b", NOW, grace=timedelta(0)).outcome == "replay"
+    assert judge(family, "b", NOW + timedelta(seconds=1), grace=timedelta(0)).outcome == "reused"
+    # only the immediately previous token: an older one (a stolen one) is reuse at once
+    assert judge(family, "a", NOW).outcome == "reused"
+    # the successor moved on by another path: the previous token is reuse
+    assert judge({**family, "current_jti": "d"}, "b", NOW).outcome == "reused"
+    assert judge({**family, "revoked_at": NOW}, "b", NOW).outcome == "revoked"
+    # a family that never rotated, or an empty token, has nothing to replay
+    assert judge({"current_jti": "a", "revoked_at": None}, "", NOW).outcome == "reused"
+    assert judge({**family, "previous": {"jti": "", "successor": "c", "at": NOW}}, "", NOW) == (
+        domain.RefreshVerdict("reused")
+    )
 
 
 def test_user_fields_name_each_problem():

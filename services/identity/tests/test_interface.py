@@ -1,7 +1,7 @@
 """Identity in a real container, against the real broker and database."""
 
 import time
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 
 import pytest
 from nameko.events import event_handler
@@ -11,31 +11,47 @@ from contracts.errors import AccountLocked, InvalidCredentials, RefreshReused, T
 from contracts.events import USER_CREATED
 from contracts.identity import SESSION_REVOKED
 from services.identity.service import IdentityService
+from services.kit.clock import ClockProvider, SettableClock
 
 pytestmark = pytest.mark.interface
 
 
 @pytest.fixture
-def identity(container_factory, service_config):
+def identity_container(container_factory, service_config):
     container = container_factory(IdentityService, service_config)
     container.start()
+    return container
+
+
+@pytest.fixture
+def identity(identity_container, service_config):
     with ClusterRpcProxy(service_config, timeout=20) as proxy:
         yield proxy.identity
 
 
-def test_login_refresh_rotation_and_reuse_revokes_family(identity):
+def _clock(container) -> SettableClock:
+    (provider,) = [d for d in container.extensions if isinstance(d, ClockProvider)]
+    return provider.clock
+
+
+def _user(identity, username: str) -> None:
     identity.create_user(
         {
-            "username": "li.ming",
+            "username": username,
             "password": "s3cret-pass",
             "roles": ["grid_worker"],
             "scopes": ["330424001001"],
         }
     )
+
+
+def test_login_refresh_rotation_and_reuse_revokes_family(identity, identity_container):
+    _user(identity, "li.ming")
     first = identity.login("li.ming", "s3cret-pass", {"ip": "127.0.0.1"})
     assert first["user"]["roles"] == ["grid_worker"]
     second = identity.refresh(first["family"], first["jti"], {})
     assert second["jti"] != first["jti"]
+    _clock(identity_container).advance(timedelta(seconds=31))  # past a lost answer's grace
     with pytest.raises(RefreshReused):
         identity.refresh(first["family"], first["jti"], {})
     # the whole family is gone, the token that was current too
@@ -152,3 +168,23 @@ def test_users_in_a_scope_by_role_in_one_read(identity):
     both = identity.users_in("330424001001-001", ["resident", "grid_worker"])
     assert sorted(u["display_name"] for u in both) == ["res.a", "wk.a"]
     assert identity.users_in("^.*", ["resident"]) == []  # only a code prefix, never a pattern
+
+
+def test_a_refresh_retried_after_a_lost_answer_keeps_the_session(identity, identity_container):
+    _user(identity, "wang.fang")
+    first = identity.login("wang.fang", "s3cret-pass", {})
+    second = identity.refresh(first["family"], first["jti"], {})
+    # the phone never saw `second` and sends its token again, 20 s later
+    _clock(identity_container).advance(timedelta(seconds=20))
+    again = identity.refresh(first["family"], first["jti"], {"ip": "10.0.0.7"})
+    assert again["jti"] == second["jti"] and again["user"] == second["user"]
+    assert identity.session_active(first["family"]) is True
+    third = identity.refresh(first["family"], again["jti"], {})  # and the next rotation works
+    assert third["jti"] not in (first["jti"], second["jti"])
+    kinds = [a["kind"] for a in identity.list_audit(username="wang.fang")]
+    assert kinds.count("refresh_replay") == 1 and "refresh_reuse" not in kinds
+    # a stolen token from before the previous one is reuse at once, grace or not
+    with pytest.raises(RefreshReused):
+        identity.refresh(first["family"], first["jti"], {})
+    with pytest.raises(TokenRevoked):
+        identity.refresh(first["family"], third["jti"], {})

@@ -70,6 +70,7 @@ class MemoryIdentityStore(IdentityStore):
         fam = self.fams.get(family)
         if fam and fam["current_jti"] == jti and fam["revoked_at"] is None:
             fam["current_jti"] = new_jti
+            fam["previous"] = {"jti": jti, "successor": new_jti, "at": now}
             return fam
         return None
 
@@ -131,7 +132,23 @@ def test_unknown_user_is_the_same_error_as_a_wrong_password(service):
 def test_spent_refresh_token_revokes_family(service):
     first = service.login("li", "correct horse", {})
     service.refresh(first["family"], first["jti"], {})
+    service.clock.advance(timedelta(seconds=31))  # past the grace of a lost answer
     with pytest.raises(RefreshReused):
+        service.refresh(first["family"], first["jti"], {})
+    assert service.store.fams[first["family"]]["revoked_at"] is not None
+
+
+def test_a_refresh_retried_after_a_lost_answer_gets_the_same_successor(service):
+    first = service.login("li", "correct horse", {})
+    second = service.refresh(first["family"], first["jti"], {})
+    service.clock.advance(timedelta(seconds=20))
+    again = service.refresh(first["family"], first["jti"], {})  # the answer was lost
+    assert again["jti"] == second["jti"] and again["family"] == first["family"]
+    assert service.store.fams[first["family"]]["revoked_at"] is None
+    assert service.store.audit_log[-1]["kind"] == "refresh_replay"
+    third = service.refresh(first["family"], again["jti"], {})  # the next rotation works
+    assert third["jti"] not in (first["jti"], second["jti"])
+    with pytest.raises(RefreshReused):  # two rotations back: reuse, even within the grace
         service.refresh(first["family"], first["jti"], {})
     assert service.store.fams[first["family"]]["revoked_at"] is not None
 

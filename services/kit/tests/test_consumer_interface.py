@@ -1,11 +1,13 @@
 """The consumer kit against the real broker and database: an event is applied once, a
-handler that keeps failing leaves a dead letter (after bounded tries) that replays, and a
-malformed payload is kept at once rather than retried."""
+handler that keeps failing leaves a dead letter (after bounded tries) that replays, a
+malformed payload is kept at once rather than retried, and an event whose handler dies with
+its process every time is kept after a bounded number of deliveries."""
 
 from __future__ import annotations
 
 import time
 
+import eventlet
 import pytest
 from nameko.testing.services import entrypoint_hook
 
@@ -61,6 +63,26 @@ class TallyService(DeadLetterMixin):
         )
 
 
+class Dying:
+    """Every run of this handler hangs until the test kills its container, as a process
+    killed mid-handler (kill -9, out of memory) never acks its message."""
+
+    hang = True
+    runs = 0
+
+
+class DyingService(DeadLetterMixin):
+    name = "dyingkit"
+    inbox = EventInbox("dyingkit", attempts=3, backoff=0.01, max_deliveries=3)
+
+    @consumes(PRODUCER, CASE_CLOSED)
+    def on_closed(self, event, session):
+        Dying.runs += 1
+        while Dying.hang:
+            eventlet.sleep(0.05)
+        self.inbox.inbox.collection.database["tally"].insert_one({"_id": event["id"]})
+
+
 def _wait_for(check, timeout: float = 20.0):
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
@@ -70,13 +92,9 @@ def _wait_for(check, timeout: float = 20.0):
     raise AssertionError("condition not met in time")
 
 
-@pytest.fixture
-def consumer(container_factory, service_config):
-    Flaky.fail, Flaky.tries = 0, {}
-    container = container_factory(TallyService, service_config)
-    container.start()
+def _publisher(service_config):
+    """Record case events in the producer's outbox and relay them to the real broker."""
     client = connect(service_config["MONGO_URL"])
-    db = client[settings.db_name("tallykit", service_config)]
     producer_db = client[settings.db_name(PRODUCER, service_config)]
     relay = OutboxRelay(producer_db, amqp_publisher(service_config["AMQP_URI"], PRODUCER))
     writer = OutboxWriter(producer_db, PRODUCER)
@@ -86,7 +104,16 @@ def consumer(container_factory, service_config):
             writer.record_many(session, CASE_CLOSED, payloads)
         relay.run_once()
 
-    return container, db, publish
+    return publish
+
+
+@pytest.fixture
+def consumer(container_factory, service_config):
+    Flaky.fail, Flaky.tries = 0, {}
+    container = container_factory(TallyService, service_config)
+    container.start()
+    db = connect(service_config["MONGO_URL"])[settings.db_name("tallykit", service_config)]
+    return container, db, _publisher(service_config)
 
 
 def _applied(db) -> int:
@@ -102,7 +129,10 @@ def test_bulk_events_arrive_in_order_and_apply_once(consumer):
     event = db.client[db.name.replace("tallykit", PRODUCER)]["outbox"].find_one({"n": 0})
     with entrypoint_hook(container, "on_closed") as handle:
         assert handle(event["event"]) == "repeat"
+        # the broker redelivers it (the ack was lost): counted, found applied, the count gone
+        assert handle(event["event"], redelivered=True) == "repeat"
     assert _applied(db) == 5
+    assert db["redeliveries"].count_documents({}) == 0  # first deliveries wrote no count
 
 
 def test_a_failing_handler_is_retried_then_kept_and_replays(consumer):
@@ -142,3 +172,35 @@ def test_a_drifting_payload_fails_when_checking(service_config):
     assert writer.check  # the tests turn checking on
     with client.start_session() as session, pytest.raises(EventDrift):
         writer.record(session, CASE_CLOSED, {"case_id": "c1"})
+
+
+def test_an_event_whose_handler_dies_every_time_is_kept_after_bounded_deliveries(
+    container_factory, service_config
+):
+    Dying.hang, Dying.runs = True, 0
+    db = connect(service_config["MONGO_URL"])[settings.db_name("dyingkit", service_config)]
+    publish = _publisher(service_config)
+    for delivery in (1, 2, 3):
+        container = container_factory(DyingService, service_config)
+        container.start()  # declares the queue, so the event published next waits in it
+        if delivery == 1:
+            publish(case_payload(7))
+        _wait_for(lambda: Dying.runs == delivery)  # noqa: B023 - checked before the loop moves
+        # the process dies mid-handler: unacked, the broker hands the message out again
+        container.kill()
+        if delivery > 1:
+            assert db["redeliveries"].find_one()["interrupted"] == delivery - 1
+    survivor = container_factory(DyingService, service_config)
+    survivor.start()
+    _wait_for(lambda: db["dead_letters"].count_documents({"state": "dead"}) == 1)
+    letter = db["dead_letters"].find_one()
+    assert letter["error"] == "InterruptedDeliveries: interrupted 3 deliveries"
+    assert letter["attempts"] == 3 and letter["handler"] == "on_closed"
+    assert Dying.runs == 3  # the fourth delivery did not run the handler
+    assert db["redeliveries"].count_documents({}) == 0 and db["tally"].count_documents({}) == 0
+
+    Dying.hang = False  # the cause is found and fixed: the operator replays it
+    operator = Caller("op-1", ("operator",), ())
+    with entrypoint_hook(survivor, "replay_dead_letter") as replay:
+        assert replay(letter["_id"], caller=operator)["outcome"] == "applied"
+    assert db["tally"].count_documents({}) == 1 and Dying.runs == 4
