@@ -175,40 +175,22 @@ class Drills:
 
     # --- processes ---------------------------------------------------------------------
     def proc(self, name: str):
-        group = self.system.group
-        if hasattr(group, "proc"):
-            return group.proc(name)
-        # until the supervisor of issue 11 is merged: the group's latest process of that name
-        return next(p for n, p in reversed(group.procs) if n == name)
+        return self.system.group.proc(name)
 
     def restarts(self, name: str) -> int:
-        group = self.system.group
-        return group.restarts(name) if hasattr(group, "restarts") else 0
+        return self.system.group.restarts(name)
 
-    def kill(self, name: str) -> tuple[int, int]:
-        """kill -9 the process of `name` (a service, "db", "gateway", "stream"): its pid and
-        how often it had been restarted before."""
-        before = self.restarts(name)
+    def kill(self, name: str) -> int:
+        """kill -9 the process of `name` (a service, "db", "gateway", "stream"); its pid."""
         pid = self.proc(name).pid
         os.kill(pid, signal.SIGKILL)
-        return pid, before
+        return pid
 
-    def wait_restarted(self, name: str, killed: tuple[int, int], timeout: float = 90) -> float:
+    def wait_restarted(self, name: str, old_pid: int, timeout: float = 90) -> float:
         """Wait until the supervisor has started `name` again after `kill`; seconds taken."""
-        old_pid, before = killed
         started = time.monotonic()
-        group = self.system.group
-        if not hasattr(group, "restarts"):  # before the supervisor restarts processes
-            group.restart(name)
-        deadline = started + timeout
-        while time.monotonic() < deadline:
-            proc = self.proc(name)
-            if self.restarts(name) >= before + (1 if hasattr(group, "restarts") else 0) and (
-                proc.pid != old_pid and proc.poll() is None
-            ):
-                return time.monotonic() - started
-            time.sleep(0.05)
-        raise AssertionError(f"{name} was not restarted within {timeout:.0f} s")
+        self.system.group.wait_restarted(name, timeout, old_pid=old_pid)
+        return time.monotonic() - started
 
     def wait_ready(self, timeout: float = 90) -> None:
         self.system.wait_ready(timeout)
