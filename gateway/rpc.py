@@ -38,8 +38,10 @@ log = logging.getLogger(__name__)
 
 
 class Presence:
-    """Whether a service's RPC queue has a consumer, asked of the broker at most once a
-    `ttl` per service (a passive queue declare, ~1 ms) and shared by every request."""
+    """Whether a service's RPC queue has a consumer (a passive queue declare, ~1 ms).
+
+    A "yes" is kept for `ttl` and shared by every request; a "no" is not kept, so the first
+    request after the service is back goes through (each gunicorn worker has its own)."""
 
     def __init__(self, amqp_uri: str, ttl: float = 1.0):
         self.amqp_uri = amqp_uri
@@ -57,7 +59,10 @@ class Presence:
             return known[1]
         with self._lock:
             answer = self._ask(f"rpc-{service}")
-        self._known[service] = (now + self.ttl, answer)
+        if answer:
+            self._known[service] = (now + self.ttl, answer)
+        else:
+            self._known.pop(service, None)
         return answer
 
     def _ask(self, queue_name: str) -> bool:

@@ -66,7 +66,10 @@ def test_demo_goes_in_once_and_never_over_what_users_changed(system):
     assert marker.count_documents({}) == 0
 
     marker.insert_one({"_id": "demo", "state": "loading"})  # a load cut short finishes
+    loading = system.call("GET", "/readyz")  # no half a county while it loads
+    assert loading.status_code == 503 and loading.json()["down"] == ["demo"]
     assert isinstance(demo.load_once(config, system.mongo_url), dict)
+    assert system.call("GET", "/readyz").status_code == 200
     assert marker.find_one()["state"] == "loaded"
 
     worker = system.login("worker01")["access_token"]
