@@ -65,6 +65,7 @@ def main() -> None:
                 "worker_user_id": f"w{n % 500}",
                 "kind": "routine",
                 "occurred_at": (at + timedelta(milliseconds=n)).isoformat(),
+                "actor": f"w{n % 500}",  # every grid event says who made the change
             }
             for n in range(args.events)
         ]
@@ -90,7 +91,8 @@ def main() -> None:
                 if done != last:
                     last, last_change = done, time.monotonic()
                 elif time.monotonic() - last_change > 60:
-                    raise SystemExit(f"stalled at {done} events")
+                    dead = db["dead_letters"].count_documents({})
+                    raise SystemExit(f"stalled at {done} events ({dead} dead letters)")
                 time.sleep(0.5)
             finished = time.monotonic()
             awards = db["transfers"].count_documents({"kind": "award"})
