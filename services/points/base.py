@@ -97,6 +97,11 @@ class PointsBase:
         self, session, event_type: str, record: dict, user: str, village: str, **extra
     ) -> None:
         """Record a points_* event about a worker's points (schema-built)."""
+        payload = self._moved_payload(record, user, village, **extra)
+        self.outbox.record(session, event_type, payload)
+
+    def _moved_payload(self, record: dict, user: str, village: str, **extra) -> dict:
+        """The payload of a points_* event (batches record many with `record_many`)."""
         wallet = f"wallet:{village}:{user}"
         balance = (record.get("balances") or {}).get(wallet)
         payload = {
@@ -113,7 +118,7 @@ class PointsBase:
             "actor": extra.pop("actor", ACTOR),
             "at": iso(record.get("at")) or iso(self._now()),
         }
-        self.outbox.record(session, event_type, PointsMoved().dump(payload))
+        return PointsMoved().dump(payload)
 
     # --- who may do what -----------------------------------------------------------------
     @staticmethod
