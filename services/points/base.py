@@ -15,7 +15,8 @@ from contracts.errors import Forbidden, FundShort, InsufficientPoints, NotFound
 from contracts.points import PointsMoved
 from services.kit.clock import Clock, ClockProvider, to_ms
 from services.kit.consumer import EventInbox
-from services.kit.outbox import Outbox, OutboxWriter
+from services.kit.outbox import OutboxWriter
+from services.kit.relay import BulkMarkOutbox
 from services.kit.rpc import TimedRpcProxy
 from services.points.storage import PointsStorage, PointsStore
 from services.points.transfer import Overdraft, Transfer, parse_account, shown_balance
@@ -59,7 +60,7 @@ class PointsBase:
 
     name = SERVICE
     store: PointsStore = PointsStorage()
-    outbox: OutboxWriter = Outbox(SERVICE)
+    outbox: OutboxWriter = BulkMarkOutbox(SERVICE)  # a burst of awards: marks in bulk
     inbox = EventInbox(SERVICE)
     clock: Clock = ClockProvider()
     grid = TimedRpcProxy("grid")
