@@ -26,7 +26,7 @@ import { householdView } from './views/householdFile.js';
 import { householdsView } from './views/householdList.js';
 import { visitView } from './views/visitForm.js';
 import { mapView } from './views/map.js';
-import { pointsHomeFor, registerPointsRoutes } from './views/points/index.js';
+import { pointsAllowed, registerPointsRoutes } from './views/points/index.js';
 import { PUBLIC_PATHS, registerCaseRoutes } from './views/cases/index.js';
 import { lazy } from './views/lazy.js';
 import { startLive, stopLive } from './live.js';
@@ -77,8 +77,7 @@ setGuard((path) => {
   if (/^\/(grids|households|duty-board)(\/|$)/.test(path) && !homesFor(user).includes('workbench')) return '/';
   // publishing notices: leaders and admins (the server checks roles and scope again)
   if (/^\/notices(\/|$)/.test(path) && !vocabulary.role_groups.notice_publishers.some((r) => user.roles?.includes(r))) return '/';
-  const pointsHome = pointsHomeFor(path);
-  if (pointsHome && !homesFor(user).includes(pointsHome)) return '/';
+  if (!pointsAllowed(path, user, homesFor(user))) return '/';
   return null;
 });
 

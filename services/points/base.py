@@ -15,7 +15,8 @@ from contracts.errors import Forbidden, FundShort, InsufficientPoints, NotFound
 from contracts.points import PointsMoved
 from services.kit.clock import Clock, ClockProvider, to_ms
 from services.kit.consumer import EventInbox
-from services.kit.outbox import Outbox, OutboxWriter
+from services.kit.outbox import OutboxWriter
+from services.kit.relay import BulkMarkOutbox
 from services.kit.rpc import TimedRpcProxy
 from services.points.storage import PointsStorage, PointsStore
 from services.points.transfer import Overdraft, Transfer, parse_account, shown_balance
@@ -59,7 +60,7 @@ class PointsBase:
 
     name = SERVICE
     store: PointsStore = PointsStorage()
-    outbox: OutboxWriter = Outbox(SERVICE)
+    outbox: OutboxWriter = BulkMarkOutbox(SERVICE)  # a burst of awards: marks in bulk
     inbox = EventInbox(SERVICE)
     clock: Clock = ClockProvider()
     grid = TimedRpcProxy("grid")
@@ -97,6 +98,11 @@ class PointsBase:
         self, session, event_type: str, record: dict, user: str, village: str, **extra
     ) -> None:
         """Record a points_* event about a worker's points (schema-built)."""
+        payload = self._moved_payload(record, user, village, **extra)
+        self.outbox.record(session, event_type, payload)
+
+    def _moved_payload(self, record: dict, user: str, village: str, **extra) -> dict:
+        """The payload of a points_* event (batches record many with `record_many`)."""
         wallet = f"wallet:{village}:{user}"
         balance = (record.get("balances") or {}).get(wallet)
         payload = {
@@ -113,7 +119,7 @@ class PointsBase:
             "actor": extra.pop("actor", ACTOR),
             "at": iso(record.get("at")) or iso(self._now()),
         }
-        self.outbox.record(session, event_type, PointsMoved().dump(payload))
+        return PointsMoved().dump(payload)
 
     # --- who may do what -----------------------------------------------------------------
     @staticmethod

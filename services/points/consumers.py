@@ -38,12 +38,21 @@ from contracts.points import (
     POINTS_SETTLED,
     PointsExpiring,
 )
+from services.kit.batching import consumes_batched
 from services.kit.consumer import DeadLetterMixin, consumes
 from services.points import expiry, rules
 from services.points.base import ACTOR, PointsBase, iso
 from services.points.rules import Fact
 from services.points.storage import transfer_of
-from services.points.transfer import Transfer, expired, fund, pending, wallet
+from services.points.transfer import (
+    Overdraft,
+    Transfer,
+    expired,
+    fund,
+    parse_account,
+    pending,
+    wallet,
+)
 
 SWEEP_SECONDS = 300
 # Reversals of points the worker has already spent cannot be taken back: the operator
@@ -85,7 +94,7 @@ def fact_of(doc: dict) -> Fact:
 
 class AwardConsumers(DeadLetterMixin, PointsBase):
     # --- the grid --------------------------------------------------------------------------
-    @consumes("grid", VISIT_LOGGED)
+    @consumes_batched("grid", VISIT_LOGGED, batch="_award_events")
     def on_visit_logged(self, event, session):
         self._award_facts(event, session)
 
@@ -217,6 +226,148 @@ class AwardConsumers(DeadLetterMixin, PointsBase):
             cause_ref=fact.event_id,
         )
         return "awarded", award
+
+    def _award_events(self, events: list[dict], session) -> None:
+        """`_award_facts` for a batch of events in one transaction (the kit's
+        `consumes_batched`): the rules of every village read at once, the transfers
+        appended together (each account moved once, its hash chain carried on in memory),
+        the award records, cap tallies and events written in one go each. The outcome of
+        each fact is what `_award` would have said; a batch that cannot promise that (a fund
+        ran short where a capped rule also paid) raises, and its events are applied one by
+        one instead."""
+        facts = [f for e in events for f in rules.facts_of_event(e["type"], e["id"], e["payload"])]
+        outcomes: dict[int, str] = {}
+        villages: dict[str, set[str]] = {}
+        for fact in facts:
+            villages.setdefault(fact.trigger, set()).add(fact.village)
+        rule_sets = {
+            trigger: self.store.rules_for_villages(trigger, codes, session)
+            for trigger, codes in villages.items()
+        }
+        chosen = []
+        for i, fact in enumerate(facts):
+            rule, why = rules.choose_rule(rule_sets[fact.trigger][fact.village], fact)
+            if rule is None:
+                outcomes[i] = why or "ignored"
+            elif not fact.user:
+                outcomes[i] = "no_recipient"
+            else:
+                chosen.append((i, fact, rule, rules.period_key(rule.period, fact.at)))
+        capped_rule = {
+            i: rule.daily_cap is not None or rule.period_cap is not None for i, _, rule, _ in chosen
+        }
+        used = self.store.usages(
+            {
+                (rule.rule_id, fact.user, period)
+                for i, fact, rule, period in chosen
+                if capped_rule[i]
+            },
+            session,
+        )
+        now = self._now()
+        planned = []  # (index, fact, rule, points, held, usage or None, transfer)
+        for i, fact, rule, period in chosen:
+            day = rules.day_key(fact.at)
+            usage = None
+            if capped_rule[i]:
+                tally = used.setdefault((rule.rule_id, fact.user, period), {})
+                points = rules.capped(
+                    rule, tally.get("days", {}).get(day, 0), tally.get("total", 0)
+                )
+                usage = (rule.rule_id, fact.user, period, day, points)
+                if points > 0:  # the next fact of this worker sees this one counted
+                    tally.setdefault("days", {})[day] = tally.get("days", {}).get(day, 0) + points
+                    tally["total"] = tally.get("total", 0) + points
+            else:
+                points = rules.capped(rule, 0, 0)
+            if points <= 0:
+                outcomes[i] = "cap_reached"
+                continue
+            held = fact.trigger == "case_handled" or rule.hold_days > 0
+            target = pending(fact.village, fact.user) if held else wallet(fact.village, fact.user)
+            transfer = Transfer.build(
+                "award",
+                fact.key,
+                [(fund(fact.village), -points), (target, points)],
+                cause={
+                    "kind": "event",
+                    "ref": fact.event_id,
+                    "trigger": fact.trigger,
+                    "rule": rule.rule_id,
+                    "rule_version": rule.version,
+                    "category": rule.category,
+                    "ref_kind": fact.ref_kind,
+                    "ref_id": fact.ref,
+                },
+                actor=ACTOR,
+                at=now,
+                village=fact.village,
+            )
+            planned.append((i, fact, rule, points, held, usage, transfer))
+        answers = self.store.append_transfers(
+            [p[-1] for p in planned], session, skip_overdrafts=True
+        )
+        short = [a for a in answers if isinstance(a, Overdraft)]
+        if any(not parse_account(a.account).kind == "fund" for a in short):
+            raise RuntimeError("an award overdrew an account other than a fund")
+        if short and any(p[5] for p in planned):
+            # the tallies above counted points a short fund never paid: go one by one
+            raise RuntimeError("a fund ran short in a batch with capped rules")
+        tallies, awards, payloads = [], [], []
+        for (i, fact, rule, points, held, usage, _), record in zip(planned, answers, strict=True):
+            if isinstance(record, Overdraft):
+                outcomes[i] = "fund_short"
+                continue
+            if record.get("replayed"):
+                outcomes[i] = "repeat"
+                continue
+            outcomes[i] = "awarded"
+            if usage:
+                tallies.append(usage)
+            award = {
+                "_id": record["_id"],
+                "user": fact.user,
+                "village": fact.village,
+                "grid_code": fact.grid_code,
+                "amount": points,
+                "category": rule.category,
+                "rule_id": rule.rule_id,
+                "rule_name": rule.name,
+                "trigger": fact.trigger,
+                "ref_kind": fact.ref_kind,
+                "ref": fact.ref,
+                "event_id": fact.event_id,
+                "state": "pending" if held else "available",
+                "settle_after": fact.at + timedelta(days=rule.hold_days)
+                if rule.hold_days
+                else None,
+                "usage": {"rule_id": rule.rule_id, "period": usage[2], "day": usage[3]}
+                if usage
+                else None,
+                "earned_at": fact.at,
+                "at": now,
+            }
+            awards.append(award)
+            payloads.append(
+                self._moved_payload(
+                    record,
+                    fact.user,
+                    fact.village,
+                    amount=points,
+                    status=award["state"],
+                    category=rule.category,
+                    cause="event",
+                    cause_ref=fact.event_id,
+                )
+            )
+        self.store.add_usages(tallies, session)
+        self.store.insert_awards(awards, session)
+        self.outbox.record_many(session, POINTS_AWARDED, payloads)
+        for award in awards:
+            self._award_posted(award, session)
+        for i, fact in enumerate(facts):
+            if outcomes[i] not in ("awarded", "ignored", "repeat"):
+                self._refuse(fact, outcomes[i], session)
 
     def _award_posted(self, award: dict, session) -> None:
         """Hook between an award's writes and its commit; the crash test kills the

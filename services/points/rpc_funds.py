@@ -366,8 +366,12 @@ class FundRpc(PointsBase):
     def manual_requests(
         self, village: str, state: str | None = None, limit: int = 50, *, caller: Caller
     ) -> list:
+        """A village's manual requests that lie in the caller's scopes. A grid leader's scope
+        is usually one grid inside the village: they see that grid's requests (NotFound
+        only when no scope of theirs reaches into the village)."""
         _village(village)
-        caller.require_visible(village)
+        if not (caller.covers(village) or any(s.startswith(village) for s in caller.scopes)):
+            raise NotFound(details={"code": village})
         if not caller.has_role(*MANUAL_ROLES):
             raise Forbidden(details={"required_roles": list(MANUAL_ROLES)})
         found = self.store.manual_requests(village, state, max(1, min(int(limit), 200)))

@@ -4,8 +4,12 @@ The ledger has ONE write verb, `append_transfer(transfer, session)`: it reads th
 the transfer's accounts, lets the pure `Transfer.entries` compute the new balances and
 hash links (refusing an overdraft before anything is written), then moves each account
 with a conditional update on its sequence number, appends the entries and records the
-transfer under its unique idempotency key. Nothing else writes `accounts`, `entries` or
-`transfers`, and nothing ever updates or deletes an entry or a transfer.
+transfer under its unique idempotency key. `append_transfers(transfers, session)` is the
+same verb for a batch (a burst of awards in one transaction): one read of the keys, one of
+the accounts, the hash chains carried on in memory from transfer to transfer, then each
+account moved once (conditional on the sequence number it was read at), the entries and
+the transfers appended. Nothing else writes `accounts`, `entries` or `transfers`, and
+nothing ever updates or deletes an entry or a transfer.
 
 Why a conditional update as well as the transaction: two cashiers spending one wallet at
 once both read balance 100; WiredTiger refuses the second writer (a write conflict, which
@@ -19,17 +23,17 @@ from collections.abc import Callable, Iterable, Iterator
 from datetime import datetime
 from typing import Any, Protocol, TypeVar
 
-from pymongo import ASCENDING, DESCENDING, MongoClient, ReturnDocument
+from pymongo import ASCENDING, DESCENDING, InsertOne, MongoClient, ReturnDocument, UpdateOne
 from pymongo.client_session import ClientSession
 from pymongo.database import Database
-from pymongo.errors import DuplicateKeyError, PyMongoError
+from pymongo.errors import BulkWriteError, DuplicateKeyError, PyMongoError
 
 from contracts.errors import IdempotencyConflict
 from contracts.scope import prefix_range
 from services.kit.commands import Commands
 from services.kit.mongo import MongoProvider, in_transaction
 from services.points.rules import Rule
-from services.points.transfer import Entry, Head, Transfer, parse_account
+from services.points.transfer import Entry, Head, Overdraft, Transfer, parse_account
 
 T = TypeVar("T")
 Session = ClientSession | None
@@ -98,6 +102,9 @@ class PointsStore(Protocol):
 
     # the ledger: ONE write verb, and reads
     def append_transfer(self, transfer: Transfer, session: ClientSession) -> dict: ...
+    def append_transfers(
+        self, transfers: list[Transfer], session: ClientSession, skip_overdrafts: bool = False
+    ) -> list[dict | Overdraft]: ...
     def transfer(self, transfer_id: str, session: Session = None) -> dict | None: ...
     def transfer_by_key(self, key: str, session: Session = None) -> dict | None: ...
     def transfers(self, ids: Iterable[str]) -> dict[str, dict]: ...
@@ -121,6 +128,9 @@ class PointsStore(Protocol):
     def villages_with_expiry(self) -> list[dict]: ...
     def put_village(self, code: str, changes: dict, session: Session = None) -> dict: ...
     def rules_for(self, trigger: str, village: str, session: Session = None) -> list[Rule]: ...
+    def rules_for_villages(
+        self, trigger: str, villages: Iterable[str], session: Session = None
+    ) -> dict[str, list[Rule]]: ...
     def rules_under(self, prefix: str) -> list[dict]: ...
     def rules_over(self, village: str) -> list[dict]: ...
     def rule_current(self, rule_id: str, session: Session = None) -> dict | None: ...
@@ -129,7 +139,14 @@ class PointsStore(Protocol):
     def add_usage(
         self, rule_id: str, user: str, period: str, day: str, points: int, session: ClientSession
     ) -> None: ...
+    def usages(
+        self, keys: Iterable[tuple[str, str, str]], session: Session = None
+    ) -> dict[tuple[str, str, str], dict]: ...
+    def add_usages(
+        self, used: Iterable[tuple[str, str, str, str, int]], session: ClientSession
+    ) -> None: ...
     def insert_award(self, doc: dict, session: ClientSession) -> None: ...
+    def insert_awards(self, docs: list[dict], session: ClientSession) -> None: ...
     def awards_for(self, ref: str, session: Session = None) -> list[dict]: ...
     def set_award(
         self, award_id: str, state_was: str, changes: dict, session: ClientSession
@@ -315,6 +332,90 @@ class MongoPointsStore:
         self.transfer_log.insert_one(doc, session=session)
         return doc
 
+    def append_transfers(
+        self, transfers: list[Transfer], session: ClientSession, skip_overdrafts: bool = False
+    ) -> list[dict | Overdraft]:
+        """Apply many transfers, in order, in the caller's transaction: one answer each,
+        as `append_transfer` would give it (a repeated key answers its first record, marked
+        `replayed`, also within the batch). An overdraft raises before anything is written,
+        or with `skip_overdrafts` is that transfer's answer (the Overdraft) and the others go
+        on. Five round trips whatever the batch's size."""
+        if not transfers:
+            return []
+        firsts = {
+            d["key"]: d
+            for d in self.transfer_log.find(
+                {"key": {"$in": list({t.key for t in transfers})}}, session=session
+            )
+        }
+        names = sorted({name for t in transfers for name in t.accounts()})
+        found = {d["_id"]: d for d in self.accounts.find({"_id": {"$in": names}}, session=session)}
+        heads = {name: Head(doc["balance"], doc["seq"], doc["head"]) for name, doc in found.items()}
+        opened: dict[str, datetime] = {}  # accounts this batch opens, and when
+        moved: dict[str, datetime] = {}  # accounts this batch moves, and when last
+        answers: list[dict | Overdraft] = []
+        entries: list[Entry] = []
+        docs: list[dict] = []
+        for transfer in transfers:
+            first = firsts.get(transfer.key)
+            if first is not None:
+                if first["digest"] != transfer.digest():
+                    raise IdempotencyConflict(details={"key": transfer.key})
+                answers.append({**first, "replayed": True})
+                continue
+            try:
+                made = transfer.entries(heads)
+            except Overdraft as exc:
+                if not skip_overdrafts:
+                    raise
+                answers.append(exc)
+                continue
+            for entry in made:
+                if entry.account not in found:
+                    opened.setdefault(entry.account, transfer.at)
+                heads[entry.account] = entry.head()
+                moved[entry.account] = transfer.at
+            entries.extend(made)
+            doc = transfer_doc(transfer)
+            doc["balances"] = {e.account: e.balance for e in made}
+            docs.append(doc)
+            firsts[transfer.key] = doc
+            answers.append(doc)
+        if not docs:
+            return answers
+        writes: list[InsertOne | UpdateOne] = []
+        for name, at in moved.items():
+            head = heads[name]
+            now = {"balance": head.balance, "seq": head.seq, "head": head.hash, "updated_at": at}
+            if name in found:
+                writes.append(UpdateOne({"_id": name, "seq": found[name]["seq"]}, {"$set": now}))
+                continue
+            account = parse_account(name)
+            writes.append(
+                InsertOne(
+                    {
+                        "_id": name,
+                        "kind": account.kind,
+                        "village": account.village,
+                        "owner": account.owner,
+                        **now,
+                        "opened_at": opened[name],
+                    }
+                )
+            )
+        # updates first, then the new accounts: each kind goes as one command
+        writes.sort(key=lambda w: isinstance(w, InsertOne))
+        updates = sum(1 for w in writes if isinstance(w, UpdateOne))
+        try:
+            result = self.accounts.bulk_write(writes, ordered=True, session=session)
+        except BulkWriteError as exc:  # an account opened by a concurrent transfer
+            raise LedgerRace("opened meanwhile") from exc
+        if result.matched_count != updates:
+            raise LedgerRace("moved meanwhile")
+        self.entry_log.insert_many([entry_doc(e) for e in entries], session=session)
+        self.transfer_log.insert_many(docs, session=session)
+        return answers
+
     def transfer(self, transfer_id: str, session: Session = None) -> dict | None:
         return self.transfer_log.find_one({"_id": transfer_id}, session=session)
 
@@ -394,6 +495,20 @@ class MongoPointsStore:
         found = self.rule_log.find({"trigger": trigger, "code": {"$in": codes}}, session=session)
         return [rule_of(d) for d in found]
 
+    def rules_for_villages(
+        self, trigger: str, villages: Iterable[str], session: Session = None
+    ) -> dict[str, list[Rule]]:
+        """`rules_for` of several villages in one read: village -> its rules and its town's."""
+        villages = set(villages)
+        codes = sorted(villages | {v[:9] for v in villages})
+        found = [
+            rule_of(d)
+            for d in self.rule_log.find(
+                {"trigger": trigger, "code": {"$in": codes}}, session=session
+            )
+        ]
+        return {v: [r for r in found if r.code in (v, v[:9])] for v in villages}
+
     def rules_under(self, prefix: str) -> list[dict]:
         return list(
             self.rule_log.find({"code": prefix_range(prefix)}).sort(
@@ -440,9 +555,38 @@ class MongoPointsStore:
             session=session,
         )
 
+    def usages(
+        self, keys: Iterable[tuple[str, str, str]], session: Session = None
+    ) -> dict[tuple[str, str, str], dict]:
+        """`usage_of` for many (rule_id, user, period) at once (missing ones are absent)."""
+        wanted = {f"{r}:{u}:{p}": (r, u, p) for r, u, p in keys}
+        if not wanted:
+            return {}
+        found = self.usage.find({"_id": {"$in": list(wanted)}}, session=session)
+        return {wanted[d["_id"]]: d for d in found}
+
+    def add_usages(
+        self, used: Iterable[tuple[str, str, str, str, int]], session: ClientSession
+    ) -> None:
+        """`add_usage` for many (rule_id, user, period, day, points), in one write."""
+        writes = [
+            UpdateOne(
+                {"_id": f"{rule_id}:{user}:{period}"},
+                {"$inc": {"total": points, f"days.{day}": points}},
+                upsert=True,
+            )
+            for rule_id, user, period, day, points in used
+        ]
+        if writes:
+            self.usage.bulk_write(writes, ordered=True, session=session)
+
     # --- awards (what earned what, for holds, reversals, rankings, assessment) -----------
     def insert_award(self, doc: dict, session: ClientSession) -> None:
         self.award_log.insert_one(doc, session=session)
+
+    def insert_awards(self, docs: list[dict], session: ClientSession) -> None:
+        if docs:
+            self.award_log.insert_many(docs, ordered=True, session=session)
 
     def awards_for(self, ref: str, session: Session = None) -> list[dict]:
         return list(self.award_log.find({"ref": ref}, session=session).sort("at", ASCENDING))

@@ -16,6 +16,9 @@ const TILES = {
     { title: '事件办理', mark: '事', hint: '派给我的、我报的、督办', href: '/cases', id: 'cases' },
     { title: '工作日志', mark: '志', hint: '' },
     { title: '我的积分', mark: '分', hint: '余额、明细、兑换码', href: '/points' },
+    { title: '人工奖扣', mark: '奖', hint: '为网格员加分或扣分', href: '/points/manual', roles: ['grid_leader'] },
+    { title: '积分审批', mark: '批', hint: '超额奖扣，由另一人审批', href: '/points/approvals', roles: ['grid_leader'] },
+    { title: '年度考核', mark: '考', hint: '按服务类别统计积分', href: '/points/assessment', roles: ['grid_leader', 'instructor'] },
     { title: '消息中心', mark: '信', hint: '派单、积分与公告', href: '/messages' },
     { title: '发布通知', mark: '通', hint: '通知辖区居民或岗位人员', href: '/notices', roles: ['grid_leader'] },
     SYNC_TILE,
@@ -40,6 +43,8 @@ const TILES = {
     { title: '网格概况', mark: '格', hint: '' },
     { title: '人员管理', mark: '人', hint: '' },
     { title: '积分管理', mark: '分', hint: '资金、规则、结算、排名', href: '/points/admin' },
+    { title: '积分审批', mark: '批', hint: '人工奖扣的审批', href: '/points/approvals', roles: ['community_admin', 'town_admin', 'county_admin', 'operator'] },
+    { title: '年度考核', mark: '考', hint: '按服务类别统计积分', href: '/points/assessment', roles: ['community_admin', 'town_admin', 'county_admin', 'operator'] },
     {
       title: '发布通知',
       mark: '通',

@@ -112,3 +112,53 @@ def test_kill_9_mid_award_then_redelivery_awards_once(service_config, tmp_path):
         stop(crashing)
         if survivor is not None:
             stop(survivor)
+
+
+def test_kill_9_mid_batch_then_redelivery_awards_each_once(service_config, tmp_path):
+    """Several visits queued at once are applied in batches; the process dies by SIGKILL
+    after a batch wrote its awards and before it committed: nothing of it stays, every
+    event comes again, and each is awarded once (also when the producer sends them all
+    once more)."""
+    config = {**service_config, "POINTS_TOKEN_KEY": "crash-test"}
+    marker = tmp_path / "crashed"
+    client = connect(config["MONGO_URL"])
+    db = client[settings.db_name("points", config)]
+    crashing = start("services.points.tests.crashing:CrashingPointsService", config, marker)
+    survivor = None
+    try:
+        wait_for(lambda: ready(config), timeout=60)
+        with ClusterRpcProxy(config, timeout=30) as rpc:
+            rpc.points.top_up(VILLAGE, 1000, "topup-crash", caller=OPERATOR)
+            rpc.points.create_rule(
+                VILLAGE,
+                {"name": "走访", "category": "livelihood", "trigger": "visit_logged", "points": 5},
+                caller=OPERATOR,
+            )
+        grid_db = client[settings.db_name("grid", config)]
+        visits = [visit(n, worker=f"w{n % 3}") for n in range(12)]
+        with client.start_session() as session:
+            events = OutboxWriter(grid_db, "grid").record_many(session, VISIT_LOGGED, visits)
+        publish = amqp_publisher(config["AMQP_URI"], "grid")
+        OutboxRelay(grid_db, publish).run_once()
+
+        assert crashing.wait(60) == -9
+        _, session_id = marker.read_text().split("\n")
+        assert db["transfers"].count_documents({"kind": "award"}) == 0
+        assert db["processed_events"].count_documents({}) == 0
+        client.admin.command("killSessions", [{"id": Binary(bytes.fromhex(session_id), 4)}])
+
+        survivor = start("services.points.service:PointsService", config, marker)
+        wait_for(lambda: db["processed_events"].count_documents({}) == 12, timeout=60)
+        for event in events:  # and all once more, as a broker might
+            publish(event)
+        time.sleep(1.5)
+        awards = list(db["transfers"].find({"kind": "award"}))
+        assert len(awards) == 12 == len({a["key"] for a in awards})
+        for w in ("w0", "w1", "w2"):
+            assert db["accounts"].find_one({"_id": f"wallet:{VILLAGE}:{w}"})["balance"] == 20
+        assert db["processed_events"].count_documents({}) == 12
+        assert audit(db).ok
+    finally:
+        stop(crashing)
+        if survivor is not None:
+            stop(survivor)

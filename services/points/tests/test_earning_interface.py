@@ -9,7 +9,7 @@ from datetime import timedelta
 import pytest
 
 from contracts.cases import CASE_CLOSED, CASE_EVALUATED, CASE_HANDLED, CASE_REOPENED
-from contracts.errors import AlreadyAwarded, Forbidden, FundShort, ValidationFailed
+from contracts.errors import AlreadyAwarded, Forbidden, FundShort, NotFound, ValidationFailed
 from contracts.grid import VISIT_LOGGED, VISIT_VOIDED
 from services.points.audit import audit
 from services.points.tests.conftest import OPERATOR, VILLAGE, case, visit
@@ -145,6 +145,12 @@ def test_manual_awards_need_a_second_person_above_the_threshold(points):
     big = {**small, "points": 80}
     waiting = points.call("request_manual", big, "manual-0002", caller=leader)
     assert waiting["state"] == "awaiting_approval" and points.balance(WALLET) == 20
+    # the leader's scope is one grid of the village: they list its requests all the same
+    listed = points.call("manual_requests", VILLAGE, "awaiting_approval", 50, caller=leader)
+    assert [r["id"] for r in listed] == [waiting["id"]]
+    elsewhere = OPERATOR.__class__("leader-3", ("grid_leader",), ("330424999999-001",))
+    with pytest.raises(NotFound):
+        points.call("manual_requests", VILLAGE, "awaiting_approval", 50, caller=elsewhere)
     with pytest.raises(Forbidden):
         points.call("decide_manual", waiting["id"], True, caller=leader)
     assert points.call("decide_manual", waiting["id"], True, caller=other)["state"] == "applied"
