@@ -1,15 +1,13 @@
 """Points storage, in the `wg_points` database, behind the `PointsStore` protocol.
 
-The ledger has ONE write verb, `append_transfer(transfer, session)`: it reads the heads of
-the transfer's accounts, lets the pure `Transfer.entries` compute the new balances and
-hash links (refusing an overdraft before anything is written), then moves each account
-with a conditional update on its sequence number, appends the entries and records the
-transfer under its unique idempotency key. `append_transfers(transfers, session)` is the
-same verb for a batch (a burst of awards in one transaction): one read of the keys, one of
-the accounts, the hash chains carried on in memory from transfer to transfer, then each
-account moved once (conditional on the sequence number it was read at), the entries and
-the transfers appended. Nothing else writes `accounts`, `entries` or `transfers`, and
-nothing ever updates or deletes an entry or a transfer.
+The ledger has ONE write path, `append_transfers(transfers, session)` (`append_transfer` is
+a batch of one): one read of the transfers' idempotency keys, one of their accounts' heads;
+the pure `Transfer.entries` computes the new balances and hash links, carried on in memory
+from transfer to transfer (refusing an overdraft before anything is written); then each
+account is moved once, conditional on the sequence number it was read at, and the entries
+and the transfers (under their unique idempotency keys) are appended. Nothing else writes
+`accounts`, `entries` or `transfers`, and nothing ever updates or deletes an entry or a
+transfer.
 
 Why a conditional update as well as the transaction: two cashiers spending one wallet at
 once both read balance 100; WiredTiger refuses the second writer (a write conflict, which
@@ -275,62 +273,16 @@ class MongoPointsStore:
 
     # --- the ledger ----------------------------------------------------------------------
     def append_transfer(self, transfer: Transfer, session: ClientSession) -> dict:
-        """Apply `transfer` once, in the caller's transaction, and answer its record.
+        """Apply `transfer` once, in the caller's transaction, and answer its record: a batch
+        of one (see `append_transfers`), so the ledger has one write path.
 
         The same key with the same body answers the first record (nothing moves again);
         with another body it is IdempotencyConflict. Raises Overdraft (from the pure
         arithmetic) before anything is written.
         """
-        first = self.transfer_by_key(transfer.key, session)
-        if first is not None:
-            if first["digest"] != transfer.digest():
-                raise IdempotencyConflict(details={"key": transfer.key})
-            return {**first, "replayed": True}
-        names = transfer.accounts()
-        found = {d["_id"]: d for d in self.accounts.find({"_id": {"$in": names}}, session=session)}
-        heads = {name: Head(doc["balance"], doc["seq"], doc["head"]) for name, doc in found.items()}
-        entries = transfer.entries(heads)  # Overdraft here: nothing written yet
-        for entry in entries:
-            before = heads.get(entry.account)
-            if before is None:
-                account = parse_account(entry.account)
-                try:
-                    self.accounts.insert_one(
-                        {
-                            "_id": entry.account,
-                            "kind": account.kind,
-                            "village": account.village,
-                            "owner": account.owner,
-                            "balance": entry.balance,
-                            "seq": entry.seq,
-                            "head": entry.hash,
-                            "opened_at": transfer.at,
-                            "updated_at": transfer.at,
-                        },
-                        session=session,
-                    )
-                except DuplicateKeyError as exc:  # opened by a concurrent transfer
-                    raise LedgerRace(entry.account) from exc
-                continue
-            moved = self.accounts.update_one(
-                {"_id": entry.account, "seq": before.seq},
-                {
-                    "$set": {
-                        "balance": entry.balance,
-                        "seq": entry.seq,
-                        "head": entry.hash,
-                        "updated_at": transfer.at,
-                    }
-                },
-                session=session,
-            )
-            if moved.matched_count != 1:
-                raise LedgerRace(entry.account)
-        self.entry_log.insert_many([entry_doc(e) for e in entries], session=session)
-        doc = transfer_doc(transfer)
-        doc["balances"] = {e.account: e.balance for e in entries}
-        self.transfer_log.insert_one(doc, session=session)
-        return doc
+        answer = self.append_transfers([transfer], session)[0]
+        assert isinstance(answer, dict)  # without skip_overdrafts an overdraft raised
+        return answer
 
     def append_transfers(
         self, transfers: list[Transfer], session: ClientSession, skip_overdrafts: bool = False
