@@ -33,9 +33,7 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--events", type=int, default=10_000)
     parser.add_argument("--villages", type=int, default=10)
-    parser.add_argument(
-        "--workers", type=int, default=50, help="the service's max_workers (make run: 50)"
-    )
+    parser.add_argument("--workers", type=int, default=10, help="the service's max_workers")
     args = parser.parse_args()
     villages = [f"330424001{n:03d}" for n in range(1, args.villages + 1)]
     with points_service("awards", workers=args.workers) as (config, mongo, service):

@@ -29,10 +29,6 @@ SERVICES = {
     "points": "services.points.service:PointsService",
     "notify": "services.notify.service:NotifyService",
 }
-# Per service, what differs from the shared nameko config. Points applies visit events in
-# batches of what its workers hold at once (services/kit/batching.py): more workers, bigger
-# batches, fewer round trips per award (docs/benchmarks.md, the award burst).
-SERVICE_ENV = {"points": {"NAMEKO_MAX_WORKERS": "50"}}
 COLOURS = ["36", "32", "33", "35", "34", "31", "96", "92"]
 
 
@@ -335,7 +331,7 @@ class System:
             self.group.start(
                 name,
                 [str(BIN / "nameko"), "run", "--config", "infra/nameko.yaml", target],
-                {**env, **SERVICE_ENV.get(name, {})},
+                env,
             )
         self.group.start(
             "gateway",
