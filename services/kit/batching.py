@@ -47,11 +47,17 @@ from typing import Any
 
 import eventlet
 from eventlet.event import Event
-from nameko.events import SERVICE_POOL, event_handler
+from nameko.events import SERVICE_POOL
 from pymongo.client_session import ClientSession
 
 from contracts.events import payload_problems
-from services.kit.consumer import APPLIED, REPEAT, ConsumerInbox, _inbox_of
+from services.kit.consumer import (
+    APPLIED,
+    REPEAT,
+    ConsumerInbox,
+    _inbox_of,
+    counted_event_handler,
+)
 from services.kit.mongo import in_transaction
 
 log = logging.getLogger(__name__)
@@ -197,15 +203,25 @@ def consumes_batched(source: str, event_type: str, *, batch: str, handler_type: 
 
     def decorate(method):
         @functools.wraps(method)
-        def entry(self, event: dict) -> str:
+        def entry(self, event: dict, redelivered: bool = False) -> str:
             inbox = _inbox_of(self)
             name = method.__name__
 
             def alone() -> str:
-                return inbox.handle(event, name, lambda session: method(self, event, session))
+                return inbox.handle(
+                    event,
+                    name,
+                    lambda session: method(self, event, session),
+                    redelivered=redelivered,
+                )
 
-            if not event.get("id") or payload_problems(
-                str(event.get("type")), event.get("payload")
+            # A redelivered message may be the one that killed the process last time: it goes
+            # alone, through the path that counts interrupted deliveries (consumer.py), so it
+            # can neither take a batch down with it again nor loop forever.
+            if (
+                redelivered
+                or not event.get("id")
+                or payload_problems(str(event.get("type")), event.get("payload"))
             ):
                 return alone()  # malformed: the one-event path dead-letters it
             outcome = batcher_of(inbox, name).submit(
@@ -221,12 +237,6 @@ def consumes_batched(source: str, event_type: str, *, batch: str, handler_type: 
                 self.after_applied()
             return outcome
 
-        return event_handler(
-            source,
-            event_type,
-            handler_type=handler_type,
-            reliable_delivery=True,
-            requeue_on_error=True,
-        )(entry)
+        return counted_event_handler(source, event_type, handler_type)(entry)
 
     return decorate
