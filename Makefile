@@ -43,6 +43,7 @@ bench: venv broker
 	$(PY) -m bench.cases
 	$(PY) -m bench.notify_stream
 	$(PY) -m bench.notify_announce
+	$(PY) -m bench.faults
 
 # Empty the database `make run` uses (asks first); the next `make run` loads the demo afresh.
 reset-demo: venv
