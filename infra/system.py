@@ -264,9 +264,13 @@ class ProcessGroup:
             return child.proc
 
     def stop(self, timeout: float = 10.0) -> None:
+        """Stop everything: first all that was started after the first process, together,
+        then the first (the database, when it is ours: the others need it until they end)."""
         self._stopping.set()
         with self._lock:
-            self._terminate([c.proc for c in reversed(self.children.values())], timeout)
+            procs = [c.proc for c in self.children.values()]
+            self._terminate(procs[:0:-1], timeout)
+            self._terminate(procs[:1], timeout)
 
     @staticmethod
     def _terminate(procs: list[subprocess.Popen], timeout: float) -> None:
