@@ -47,7 +47,7 @@ bench: venv broker
 
 # Empty the database `make run` uses (asks first); the next `make run` loads the demo afresh.
 reset-demo: venv
-	$(PY) -m infra.demo --reset
+	PYTHONWARNINGS=ignore::DeprecationWarning $(PY) -m infra.demo --reset
 
 # Check the points ledger's invariants (MONGO_URL / DB_PREFIX name the database).
 audit: venv

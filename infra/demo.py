@@ -206,7 +206,7 @@ def reset(data_dir: Path, mongo_url: str | None, gateway_port: int, ask=input) -
     print("and the next `make run` loads the demo county again.")
     if ask("Type 'reset' to go on: ").strip() != "reset":
         print("Nothing changed.")
-        return 1
+        return 0  # the person chose not to: not a failure
     if mongo_url:
         client = connect(mongo_url)
         prefix = db_name("")

@@ -94,7 +94,7 @@ def test_reset_demo_asks_first_and_refuses_while_running(tmp_path, capsys):
         assert demo.reset(tmp_path, None, busy.getsockname()[1], ask=lambda _: "reset") == 1
     assert "stop `make run` first" in capsys.readouterr().out
     free = _free_port()
-    assert demo.reset(tmp_path, None, free, ask=lambda _: "no") == 1
+    assert demo.reset(tmp_path, None, free, ask=lambda _: "no") == 0
     assert (tmp_path / "db" / "data").exists()
     assert demo.reset(tmp_path, None, free, ask=lambda _: "reset") == 0
     assert not (tmp_path / "db").exists()
