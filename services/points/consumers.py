@@ -42,7 +42,7 @@ from services.kit.batching import consumes_batched
 from services.kit.consumer import DeadLetterMixin, consumes
 from services.points import expiry, rules
 from services.points.base import ACTOR, PointsBase, iso
-from services.points.rules import Fact
+from services.points.rules import Fact, Rule
 from services.points.storage import transfer_of
 from services.points.transfer import (
     Overdraft,
@@ -90,6 +90,33 @@ def fact_of(doc: dict) -> Fact:
         doc["ref"],
         doc.get("attrs") or {},
     )
+
+
+def award_transfer(fact: Fact, rule: Rule, points: int, now: datetime) -> tuple[bool, Transfer]:
+    """The transfer that pays `points` for `fact` under `rule` (one event or a batch):
+    fund → the worker's wallet, or → their pending account while the work awaits
+    verification (a handled case, or a rule with a hold). Answers (held, transfer)."""
+    held = fact.trigger == "case_handled" or rule.hold_days > 0
+    target = pending(fact.village, fact.user) if held else wallet(fact.village, fact.user)
+    transfer = Transfer.build(
+        "award",
+        fact.key,
+        [(fund(fact.village), -points), (target, points)],
+        cause={
+            "kind": "event",
+            "ref": fact.event_id,
+            "trigger": fact.trigger,
+            "rule": rule.rule_id,
+            "rule_version": rule.version,
+            "category": rule.category,
+            "ref_kind": fact.ref_kind,
+            "ref_id": fact.ref,
+        },
+        actor=ACTOR,
+        at=now,
+        village=fact.village,
+    )
+    return held, transfer
 
 
 class AwardConsumers(DeadLetterMixin, PointsBase):
@@ -164,26 +191,7 @@ class AwardConsumers(DeadLetterMixin, PointsBase):
         if points <= 0:
             return "cap_reached", None
         now = self._now()
-        held = fact.trigger == "case_handled" or rule.hold_days > 0
-        target = pending(fact.village, fact.user) if held else wallet(fact.village, fact.user)
-        transfer = Transfer.build(
-            "award",
-            fact.key,
-            [(fund(fact.village), -points), (target, points)],
-            cause={
-                "kind": "event",
-                "ref": fact.event_id,
-                "trigger": fact.trigger,
-                "rule": rule.rule_id,
-                "rule_version": rule.version,
-                "category": rule.category,
-                "ref_kind": fact.ref_kind,
-                "ref_id": fact.ref,
-            },
-            actor=ACTOR,
-            at=now,
-            village=fact.village,
-        )
+        held, transfer = award_transfer(fact, rule, points, now)
         try:
             record = self._post(transfer, session)
         except FundShort:
@@ -283,26 +291,7 @@ class AwardConsumers(DeadLetterMixin, PointsBase):
             if points <= 0:
                 outcomes[i] = "cap_reached"
                 continue
-            held = fact.trigger == "case_handled" or rule.hold_days > 0
-            target = pending(fact.village, fact.user) if held else wallet(fact.village, fact.user)
-            transfer = Transfer.build(
-                "award",
-                fact.key,
-                [(fund(fact.village), -points), (target, points)],
-                cause={
-                    "kind": "event",
-                    "ref": fact.event_id,
-                    "trigger": fact.trigger,
-                    "rule": rule.rule_id,
-                    "rule_version": rule.version,
-                    "category": rule.category,
-                    "ref_kind": fact.ref_kind,
-                    "ref_id": fact.ref,
-                },
-                actor=ACTOR,
-                at=now,
-                village=fact.village,
-            )
+            held, transfer = award_transfer(fact, rule, points, now)
             planned.append((i, fact, rule, points, held, usage, transfer))
         answers = self.store.append_transfers(
             [p[-1] for p in planned], session, skip_overdrafts=True
