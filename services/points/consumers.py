@@ -119,6 +119,41 @@ def award_transfer(fact: Fact, rule: Rule, points: int, now: datetime) -> tuple[
     return held, transfer
 
 
+def award_doc(
+    transfer_id: str,
+    fact: Fact,
+    rule: Rule,
+    points: int,
+    held: bool,
+    tallied: tuple[str, str] | None,
+    now: datetime,
+) -> dict:
+    """The award record beside its transfer (one event or a batch): what was paid, for
+    what, under which rule; pending until `settle_after` when held; `tallied` is the
+    (period, day) a capped rule counted it in, so a reversal can give the tally back."""
+    return {
+        "_id": transfer_id,
+        "user": fact.user,
+        "village": fact.village,
+        "grid_code": fact.grid_code,
+        "amount": points,
+        "category": rule.category,
+        "rule_id": rule.rule_id,
+        "rule_name": rule.name,
+        "trigger": fact.trigger,
+        "ref_kind": fact.ref_kind,
+        "ref": fact.ref,
+        "event_id": fact.event_id,
+        "state": "pending" if held else "available",
+        "settle_after": fact.at + timedelta(days=rule.hold_days) if rule.hold_days else None,
+        "usage": (
+            {"rule_id": rule.rule_id, "period": tallied[0], "day": tallied[1]} if tallied else None
+        ),
+        "earned_at": fact.at,
+        "at": now,
+    }
+
+
 class AwardConsumers(DeadLetterMixin, PointsBase):
     # --- the grid --------------------------------------------------------------------------
     @consumes_batched("grid", VISIT_LOGGED, batch="_award_events")
@@ -200,39 +235,12 @@ class AwardConsumers(DeadLetterMixin, PointsBase):
             return "repeat", record
         if capped:
             self.store.add_usage(rule.rule_id, fact.user, period, day, points, session)
-        award = {
-            "_id": record["_id"],
-            "user": fact.user,
-            "village": fact.village,
-            "grid_code": fact.grid_code,
-            "amount": points,
-            "category": rule.category,
-            "rule_id": rule.rule_id,
-            "rule_name": rule.name,
-            "trigger": fact.trigger,
-            "ref_kind": fact.ref_kind,
-            "ref": fact.ref,
-            "event_id": fact.event_id,
-            "state": "pending" if held else "available",
-            "settle_after": fact.at + timedelta(days=rule.hold_days) if rule.hold_days else None,
-            "usage": {"rule_id": rule.rule_id, "period": period, "day": day} if capped else None,
-            "earned_at": fact.at,
-            "at": now,
-        }
+        award = award_doc(
+            record["_id"], fact, rule, points, held, (period, day) if capped else None, now
+        )
         self.store.insert_award(award, session)
         self._award_posted(award, session)
-        self._moved(
-            session,
-            POINTS_AWARDED,
-            record,
-            fact.user,
-            fact.village,
-            amount=points,
-            status=award["state"],
-            category=rule.category,
-            cause="event",
-            cause_ref=fact.event_id,
-        )
+        self.outbox.record(session, POINTS_AWARDED, self._awarded_payload(record, award))
         return "awarded", award
 
     def _award_events(self, events: list[dict], session) -> None:
@@ -313,42 +321,17 @@ class AwardConsumers(DeadLetterMixin, PointsBase):
             outcomes[i] = "awarded"
             if usage:
                 tallies.append(usage)
-            award = {
-                "_id": record["_id"],
-                "user": fact.user,
-                "village": fact.village,
-                "grid_code": fact.grid_code,
-                "amount": points,
-                "category": rule.category,
-                "rule_id": rule.rule_id,
-                "rule_name": rule.name,
-                "trigger": fact.trigger,
-                "ref_kind": fact.ref_kind,
-                "ref": fact.ref,
-                "event_id": fact.event_id,
-                "state": "pending" if held else "available",
-                "settle_after": fact.at + timedelta(days=rule.hold_days)
-                if rule.hold_days
-                else None,
-                "usage": {"rule_id": rule.rule_id, "period": usage[2], "day": usage[3]}
-                if usage
-                else None,
-                "earned_at": fact.at,
-                "at": now,
-            }
-            awards.append(award)
-            payloads.append(
-                self._moved_payload(
-                    record,
-                    fact.user,
-                    fact.village,
-                    amount=points,
-                    status=award["state"],
-                    category=rule.category,
-                    cause="event",
-                    cause_ref=fact.event_id,
-                )
+            award = award_doc(
+                record["_id"],
+                fact,
+                rule,
+                points,
+                held,
+                (usage[2], usage[3]) if usage else None,
+                now,
             )
+            awards.append(award)
+            payloads.append(self._awarded_payload(record, award))
         self.store.add_usages(tallies, session)
         self.store.insert_awards(awards, session)
         self.outbox.record_many(session, POINTS_AWARDED, payloads)
@@ -357,6 +340,19 @@ class AwardConsumers(DeadLetterMixin, PointsBase):
         for i, fact in enumerate(facts):
             if outcomes[i] not in ("awarded", "ignored", "repeat"):
                 self._refuse(fact, outcomes[i], session)
+
+    def _awarded_payload(self, record: dict, award: dict) -> dict:
+        """`points_awarded` for an award record and its transfer (one event or a batch)."""
+        return self._moved_payload(
+            record,
+            award["user"],
+            award["village"],
+            amount=award["amount"],
+            status=award["state"],
+            category=award["category"],
+            cause="event",
+            cause_ref=award["event_id"],
+        )
 
     def _award_posted(self, award: dict, session) -> None:
         """Hook between an award's writes and its commit; the crash test kills the
